@@ -1,0 +1,75 @@
+"""Compile (or load from Numba's cache) every kernel before first use."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import _config, _kernels
+from .kernels import KERNEL_NAMES
+
+__all__ = ["warmup"]
+
+
+def _calls(dtype):
+    """One small call per kernel, exercising its compiled signature."""
+    A = np.arange(12, dtype=dtype).reshape(3, 4) / 7
+    B = np.arange(8, dtype=dtype).reshape(4, 2) / 5
+    x = np.arange(4, dtype=dtype) / 3
+    sq = np.full((3, 3), -np.inf, dtype=dtype)
+    M = np.empty((3, 2), dtype)
+    return {
+        "maxplus_gemm": (A, B, 1, M),
+        "maxplus_gemm_argmax": (A, B, 1, np.empty((3, 2), dtype), np.empty((3, 2), np.int64)),
+        "maxplus_matvec": (A, x, 1, np.empty(3, dtype)),
+        "lse_rows": (A, 0.5, 1, np.empty(3, dtype)),
+        "softmax_rows": (A, 0.5, 1, np.empty_like(A)),
+        "lse_gemm_rows": (A, B, M, 0.5, 1, np.arange(3, dtype=np.int64), np.empty((3, 2), dtype)),
+        "lse_matvec": (A, x, 0.5, 1, np.empty(3, dtype)),
+        "maxplus_closure": (sq, 1, np.empty_like(sq)),
+    }
+
+
+def warmup(verbose=False):
+    """Compile or load every kernel for float32 and float64.
+
+    The first call in a fresh environment compiles (seconds); later processes
+    load the kernels from Numba's on-disk cache (``NUMBA_CACHE_DIR``).
+    With ``TROPICAL_JIT=0`` there is nothing to compile and this returns at once.
+
+    Parameters
+    ----------
+    verbose : bool, default False
+        Print one line per kernel with the time it took.
+
+    Returns
+    -------
+    dict
+        Kernel name -> seconds spent compiling/loading it (both dtypes).
+
+    Examples
+    --------
+    >>> import tropical
+    >>> times = tropical.warmup()
+    >>> sorted(times) == sorted(tropical.kernels.KERNEL_NAMES)
+    True
+    """
+    times = {}
+    for name in KERNEL_NAMES:
+        t0 = time.perf_counter()
+        if _config.jit_enabled():
+            fn = _kernels.get(name)
+            # "M" of lse_gemm_rows must hold the eps = 0 product
+            for dtype in (np.float64, np.float32):
+                args = _calls(dtype)[name]
+                if name == "lse_gemm_rows":
+                    _kernels.get("maxplus_gemm")(args[0], args[1], 1, args[2])
+                fn(*args)
+        times[name] = time.perf_counter() - t0
+        if verbose:
+            print(f"  {name:<22s} {times[name]:7.3f} s", flush=True)
+    return times
+
+
+warmup.__module__ = "tropical"
