@@ -37,7 +37,7 @@ from tropical._config import load_numba
 
 numba = load_numba()
 
-from numba import get_num_threads, njit, prange, types  # noqa: E402
+from numba import njit, prange, types  # noqa: E402
 from numba.core import cgutils  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
@@ -319,12 +319,12 @@ def maxplus_gemm(A, B, sense, out):
         _gemm_small(A, B, sense, out)
         return
     sgn = A.dtype.type(sense)
-    # enough row blocks to keep every thread busy
-    nthreads = get_num_threads()
-    mc_blk = MC
-    if (m + mc_blk - 1) // mc_blk < nthreads:
-        per = (m + nthreads - 1) // nthreads
-        mc_blk = max(MR, ((per + MR - 1) // MR) * MR)
+    # Balanced row blocks of at most MC rows, and at least 8 of them where m
+    # allows (so every thread of a typical pool gets work; the pool size is
+    # not read here: that would put a dynamic global in the cached code).
+    nblk_m = max((m + MC - 1) // MC, min(8, (m + MR - 1) // MR))
+    per = (m + nblk_m - 1) // nblk_m
+    mc_blk = ((per + MR - 1) // MR) * MR
     nblk_m = (m + mc_blk - 1) // mc_blk
     kc_max = min(KC, k)
     nc_max = min(NC, n)
