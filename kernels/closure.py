@@ -14,6 +14,7 @@ from tropical._config import load_numba
 
 numba = load_numba()
 from numba import njit, prange  # noqa: E402
+import numpy as np  # noqa: E402
 
 __all__ = ["maxplus_closure"]
 
@@ -28,7 +29,7 @@ def maxplus_closure(A, sense, out):
         rowk = out[k].copy()
         for i in prange(n):
             a = out[i, k]
-            if a == -math_inf:
+            if a == -np.inf:
                 continue
             row = out[i]
             for j in range(n):
@@ -40,5 +41,3 @@ def maxplus_closure(A, sense, out):
             for j in range(n):
                 out[i, j] = -out[i, j]
 
-
-math_inf = float("inf")
