@@ -37,8 +37,11 @@ _LAZY = {
     "minplus": "semiring",
     "logsemiring": "semiring",
     "warmup": "_warmup",
+    "TropicalPolynomial": "polynomial",
+    "TropicalRational": "polynomial",
+    "parse": "parse",
 }
-_SUBMODULES = {"semiring", "kernels"}
+_SUBMODULES = {"semiring", "kernels", "polynomial", "geometry", "symbolic"}
 
 __all__ = ["__version__", *sorted(_LAZY)]
 
