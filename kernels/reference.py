@@ -55,9 +55,9 @@ def _lse_last_axis(z, eps):
         return m[..., 0]
     finite = np.isfinite(m)
     shift = np.where(finite, m, 0.0)
-    with np.errstate(under="ignore"):
+    with np.errstate(under="ignore", divide="ignore"):
         s = np.exp((z - shift) / eps).sum(axis=-1, keepdims=True)
-    res = np.where(finite, shift + eps * np.log(s), m)
+        res = np.where(finite, shift + eps * np.log(s), m)
     return res[..., 0]
 
 

@@ -78,6 +78,9 @@ def main(argv=None) -> int:
             return 2
     try:
         return args.func(args)
+    except BrokenPipeError:  # e.g. `tropical check --json | head`
+        sys.stderr.close()
+        return 0
     except (OSError, ValueError) as exc:
         print(f"tropical: error: {exc}", file=sys.stderr)
         return 2
