@@ -39,7 +39,8 @@ _LAZY = {
     "warmup": "_warmup",
     "TropicalPolynomial": "polynomial",
     "TropicalRational": "polynomial",
-    "parse": "parse",
+    "parse": "_parse",
+    "ParseError": "_parse",
 }
 _SUBMODULES = {"semiring", "kernels", "polynomial", "geometry", "symbolic"}
 

@@ -32,8 +32,14 @@ __all__ = ["matmul", "matvec", "lse", "softmax", "entropy", "power", "star", "id
 _BLAS_SAFE_SUM = 1e-250
 
 
+#: doctest collects examples only from objects whose __module__ is this module;
+#: the public functions claim ``tropical``, so list them here explicitly.
+__test__: dict = {}
+
+
 def _public(fn):
     fn.__module__ = "tropical"
+    __test__[fn.__name__] = fn
     return fn
 
 
@@ -258,8 +264,8 @@ def lse(a, eps, axis=-1, sense="max"):
     np.float64(0.6931471805599453)
     >>> tropical.lse([[1.0, 3.0], [2.0, -float("inf")]], eps=0.0)
     array([3., 2.])
-    >>> tropical.lse([1000.0, 1000.0], eps=1e-3)   # no overflow
-    np.float64(1000.0006931471806)
+    >>> tropical.lse([1000.0, 1000.0], eps=1e-3)   # no overflow: 1000 + 1e-3 log 2
+    np.float64(1000.0006931471805)
     """
     s = check_sense(sense)
     eps = check_eps(eps)
@@ -369,6 +375,18 @@ def entropy(p, axis=-1):
 @_public
 def identity(n, sense="max", dtype=np.float64):
     """The ``n x n`` identity of the semiring: ``0`` on the diagonal, the zero elsewhere.
+
+    Parameters
+    ----------
+    n : int >= 0
+        Size.
+    sense : {"max", "min"}
+        The zero is ``-inf`` for max and ``+inf`` for min.
+    dtype : numpy dtype, default float64
+
+    Returns
+    -------
+    ndarray, shape (n, n)
 
     Examples
     --------

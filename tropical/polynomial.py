@@ -136,6 +136,7 @@ class TropicalPolynomial:
             raise ValueError(f"variables must be {n} distinct identifiers, got {variables!r}")
         E, c = _merge(E, c, sign)
         E = E + 0.0  # no negative zeros
+        c = c + 0.0
         E.flags.writeable = False
         c.flags.writeable = False
         self._E, self._c, self._sense, self._vars = E, c, sense, variables
