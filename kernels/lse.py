@@ -29,34 +29,49 @@ being exact):
   finite, and by true division when it overflows (``eps < 2**-1024``), where the
   product would give ``0*inf = NaN``;
 * float32 inputs are widened to float64; sums, exps and logs are float64 and
-  the result is rounded to float32 once, at the store. In the product the
-  float32 path recomputes the shift in float64 (the float32 ``M`` is the float64
-  maximum rounded, and a shift off by half a float32 ulp would over- or
-  underflow ``exp`` once ``eps`` is far below that ulp); ``M`` is used as the
-  shift for float64 only, where it is exact.
+  the result is rounded to float32 once, at the store. In the product, ``M``
+  is the exact shift in float64. A float32 ``M`` is the float64 maximum of the
+  widened sums rounded to float32, off by ``h <= 2**-24*|M|``: used as the
+  shift while ``h <= eps`` (terms ``<= e``, ``s >= 1/e``: harmless), and
+  replaced by the float64 maximum, recomputed for the block, when ``eps < h``
+  (else ``exp`` would overflow, or every term underflow, for tiny ``eps``).
 
-Error (float64, measured by ``tests/test_kernels_lse.py`` against mpmath at 50
-digits): with ``u = 2**-53``, ``|computed - exact| <= 8*u*(|m| + max_k |z_k|
-over the terms with z_k >= m - 40*eps) + 4*N*u*eps`` where the first part is the
-rounding of the summands ``z_k`` (a sum ``A + B`` is itself rounded) and of the
-exponent arguments, the second the rounding of the shifted sum and its log;
-see the derivation in the test file.
+Error: with ``u = 2**-53``, summands ``z_k``, their maximum ``m``, Gibbs weights
+``pi_k``, ``N`` finite summands and the exact result ``L``, every result obeys
+(first order in ``u``)::
 
-The exp (:func:`exp_nonpos`) is a branch-free polynomial that LLVM vectorises
-(``math.exp`` stays scalar with the PyPI llvmlite). Its measured error on
-``[-745.2, 0]`` is at most 1 ulp (the maximum over 2.2 million arguments,
-random and at the edges, against ``numpy.longdouble`` references; the
-derivation bounds it by about 1.3 ulp); ``exp_nonpos(0) == 1`` exactly and it
-returns exactly 0 below ``log(2**-1075)``.
+    |computed - L| <= u * ( sum_k pi_k (rho*|z_k| + 4*|z_k - m|)
+                            + eps*(N + 6 + 3*|log s|) + 2*|L| )
 
-Loops: ``prange`` over rows (blocks of rows for the row reductions), a
-vectorised inner loop over contiguous columns. The product loops over blocks of
-columns (``_JB`` wide, so the block of ``B`` stays in L2), then rows ``i``
-(``prange``), then ``k``, then ``j`` innermost, accumulating a float64 row
-buffer. Threads: Numba's, so ``NUMBA_NUM_THREADS`` applies. Nothing compiles at
-import; every kernel compiles on first call for its dtype and is cached
-(``cache=True``). All helpers live in this file (Numba's cache does not see
-edits in other files).
+plus ``2**-24*|L|`` for a float32 result (``rho = 1`` for the product and the
+matvec, whose summands are rounded sums; 0 for rows). Nothing grows like
+``1/eps``. The derivation is in ``tests/reference.py``;
+``tests/test_kernels_lse.py`` checks it against mpmath at 50 digits for eps from 1e-310 to 1e8 (measured
+errors reach a quarter to a half of it in float64).
+
+The exp: :func:`exp_nonpos` is a branch-free polynomial that LLVM vectorises
+(``math.exp`` stays scalar with the PyPI llvmlite). Measured error on
+``[-745.13, 0]``: at most 0.943 ulp (2.2 million arguments, random and at the
+edges, against ``numpy.longdouble`` references; 1.12 ulp without FMA, i.e.
+under ``NUMBA_DISABLE_JIT``); exactly 1 at 0, exactly 0 below
+``log(2**-1075)``. The kernels use :func:`_exp_term`, bit-identical on
+``[-708, 0]`` and 0 below (subnormal terms cannot change a sum ``s >= 1`` but
+cost a ~100x slower microcode assist each).
+
+Loops: ``prange`` over blocks of rows for the row reductions (max pass, exp
+pass into a row buffer, vectorised sum), a vectorised inner loop over
+contiguous columns. The product loops over blocks of ``jb`` columns (the
+``K x jb`` panel of ``sense*B``, packed in float64, stays in L2), then rows
+``i`` (``prange``), then ``k``, then ``j`` innermost in groups of ``_SB = 32``
+columns, accumulating a float64 row buffer; then ``out = c + eps*log(S)``. A
+group whose largest possible exponent argument (from the group's maximum of
+``B[k, :]`` and minimum shift) is below the flush threshold is skipped for
+that ``k``: its terms would all be exactly 0, so results are bit-identical,
+and at small ``eps`` most terms are such zeros (2-3.5x faster at eps <= 1e-3
+on standard normal data). Threads: Numba's, so
+``NUMBA_NUM_THREADS`` applies. Nothing compiles at import; every kernel
+compiles on first call for its dtype and is cached (``cache=True``). All
+helpers live in this file (Numba's cache does not see edits in other files).
 """
 
 from __future__ import annotations
@@ -84,7 +99,9 @@ _CONTRACT = {"contract"}
 # any order), which lets LLVM vectorise the reduction.
 _REASSOC = {"contract", "reassoc"}
 _RB = 64  # rows per parallel task in the row reductions
-_JB = 128  # columns per block of the product (K x 128 block of B in L2)
+_JB = 256  # at most this many columns per block of the product
+_SB = 32  # columns per group in the product's test for all-zero terms
+_PANEL_DOUBLES = 1 << 17  # the packed K x jb panel of B: <= 1 MiB (L2 is 2 MiB)
 
 
 # --------------------------------------------------------------------------
@@ -104,6 +121,19 @@ def _i64_bits_as_f64(typingctx, bits):
 
 
 @intrinsic
+def _f64_bits_as_i64(typingctx, x):
+    """Reinterpret the bits of a float64 as an int64 (an LLVM bitcast)."""
+    if not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, signature, args):
+        v = context.cast(builder, args[0], signature.args[0], types.float64)
+        return builder.bitcast(v, ir.IntType(64))
+
+    return types.int64(x), codegen
+
+
+@intrinsic
 def _maxnum(typingctx, a, b):
     """``llvm.maxnum`` on float64: vectorises as a reduction, unlike ``max``."""
     if not (isinstance(a, types.Float) and isinstance(b, types.Float)):
@@ -113,10 +143,28 @@ def _maxnum(typingctx, a, b):
     def codegen(context, builder, signature, args):
         x = context.cast(builder, args[0], a, types.float64)
         y = context.cast(builder, args[1], b, types.float64)
-        fn = builder.module.declare_intrinsic("llvm.maxnum", [ir.DoubleType()])
+        dbl = ir.DoubleType()
+        fn = builder.module.declare_intrinsic(
+            "llvm.maxnum", [dbl], ir.FunctionType(dbl, [dbl, dbl])
+        )
         return builder.call(fn, [x, y])
 
     return sig, codegen
+
+
+# NUMBA_DISABLE_JIT=1: the njit functions run as plain Python (slowly; for
+# coverage and debugging); intrinsics cannot, so use Python stand-ins.
+if numba.config.DISABLE_JIT:
+    import struct
+
+    def _i64_bits_as_f64(bits):  # noqa: F811
+        return np.float64(struct.unpack("<d", struct.pack("<Q", int(bits) & (2**64 - 1)))[0])
+
+    def _f64_bits_as_i64(x):  # noqa: F811
+        return struct.unpack("<q", struct.pack("<d", float(x)))[0]
+
+    def _maxnum(a, b):  # noqa: F811
+        return np.float64(a if a >= b else b)
 
 
 # --------------------------------------------------------------------------
@@ -131,6 +179,8 @@ _LN2_LO = 1.90821492927058770002e-10
 # exp(x) rounds to 0 below log(2**-1075) (round half to even at 2**-1075).
 _EXP_ZERO_BELOW = -745.1332191019412
 _TWO_M54 = 2.0**-54
+# The kernels' exp flushes its results below exp(-708) (subnormal range) to 0.
+_TERM_ZERO_BELOW = -708.0
 # exp(r) = 1 + r*(1 + r*q(r)) on |r| <= log(2)/2, q a degree-9 Chebyshev fit of
 # (exp(r) - 1 - r)/r**2 (mpmath.chebyfit, relative error of exp 1.3e-17 ~ 0.06 ulp).
 _Q0 = 0.5000000000000001
@@ -146,24 +196,16 @@ _Q9 = 2.510038549551032e-08
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
-def exp_nonpos(x):
-    """exp(x) for float64 x in [-inf, 0], branch-free (LLVM vectorises it).
+def _exp_reduced(x):
+    """(p, kf, t): exp(x) = p * 2**kf, kf an integer, p = exp(r), |r| <= log(2)/2.
 
-    x = k*log(2) + r, |r| <= log(2)/2 (k rounded to nearest, two-constant
-    Cody-Waite reduction), exp(r) by a degree-11 polynomial, then the scaling by
-    2**k built from the bits of an int64: 2**(k+54) (always a normal number for
-    k >= -1076), times 2**-54, so a subnormal result is rounded once.
-    Exactly 1 at 0 and exactly 0 below log(2**-1075) (and at -inf).
-
-    Measured error: at most 1 ulp over [-745.2, 0] (2.2 million arguments,
-    random over the range and near 0, the subnormal range and the underflow
-    threshold, against ``numpy.longdouble`` references: see
-    ``tests/test_kernels_lse.py``). Arguments > 0 are outside the contract
-    (correct up to about 670, garbage beyond).
+    Range reduction x = kf*log(2) + r (kf = x/log(2) rounded to nearest by the
+    1.5*2**52 trick, two-constant Cody-Waite split), exp(r) by the polynomial.
+    t = kf + 1.5*2**52 holds kf in the low bits of its significand.
     """
-    xc = x if x > -746.0 else -746.0
-    kf = (xc * _LOG2E + _ROUND) - _ROUND
-    r = (xc - kf * _LN2_HI) - kf * _LN2_LO
+    t = x * _LOG2E + _ROUND
+    kf = t - _ROUND
+    r = (x - kf * _LN2_HI) - kf * _LN2_LO
     q = _Q9
     q = q * r + _Q8
     q = q * r + _Q7
@@ -174,11 +216,53 @@ def exp_nonpos(x):
     q = q * r + _Q2
     q = q * r + _Q1
     q = q * r + _Q0
-    p = 1.0 + r * (1.0 + r * q)
-    k = np.int64(kf)
-    scale = _i64_bits_as_f64((k + 1077) << 52)  # 2**(k + 54)
+    return 1.0 + r * (1.0 + r * q), kf, t
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
+def exp_nonpos(x):
+    """exp(x) for float64 x in [-inf, 0], branch-free (LLVM vectorises it).
+
+    x = k*log(2) + r, |r| <= log(2)/2 (k rounded to nearest, two-constant
+    Cody-Waite reduction), exp(r) by a degree-11 polynomial, then the scaling by
+    2**k built from the bits of an int64: 2**(k+54) (always a normal number for
+    k >= -1076), times 2**-54, so a subnormal result is rounded once.
+    Exactly 1 at 0 and exactly 0 below log(2**-1075) (and at -inf); arguments
+    below the range are replaced by 0 before the arithmetic, so they cost no
+    subnormal operations (which are ~100x slower on x86).
+
+    Measured error: at most 0.943 ulp over [-745.13, 0] (2.2 million arguments,
+    random over the range and near 0, the subnormal range and the underflow
+    threshold, against ``numpy.longdouble`` references; the test in
+    ``tests/test_kernels_lse.py`` asserts <= 1 ulp). Without FMA contraction
+    (plain Python under ``NUMBA_DISABLE_JIT``) 1.12 ulp. Arguments > 0 are
+    outside the contract (correct up to about 670, garbage beyond).
+    """
+    xc = x if x >= -746.0 else 0.0
+    p, kf, t = _exp_reduced(xc)
+    scale = _i64_bits_as_f64((np.int64(kf) + 1077) << 52)  # 2**(k + 54)
     y = (p * scale) * _TWO_M54
     return y if x >= _EXP_ZERO_BELOW else 0.0
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
+def _exp_term(x):
+    """exp(x) for x in [-inf, 1] with the subnormal range flushed to 0.
+
+    The kernels' terms: identical to :func:`exp_nonpos` for x >= -708 (the
+    result is then a normal number and 2**k is added to the exponent bits of
+    exp(r)), exactly 0 below. Valid up to x = 1 (the float32 product's shift
+    may exceed the true maximum by half a float32 ulp, see _gemm_block_shift).
+    A term below exp(-708) ~ 3e-308 is invisible in a shifted sum s >= 1, while
+    creating a subnormal number costs a ~100x slower microcode assist.
+    """
+    xc = x if x >= _TERM_ZERO_BELOW else 0.0
+    p, kf, t = _exp_reduced(xc)
+    # p * 2**k by adding k to the exponent field of p: k sits in the low bits of
+    # t's significand, and (bits(t) << 52) is k << 52 modulo 2**64. Exact, no
+    # int conversion, and the result is normal (k >= -1021 here).
+    y = _i64_bits_as_f64(_f64_bits_as_i64(p) + (_f64_bits_as_i64(t) << 52))
+    return y if x >= _TERM_ZERO_BELOW else 0.0
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
@@ -186,6 +270,13 @@ def exp_nonpos_array(x, out):
     """out[i] = exp_nonpos(x[i]) for 1-D float64 arrays (tests, benchmarks)."""
     for i in range(x.shape[0]):
         out[i] = exp_nonpos(x[i])
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _exp_term_array(x, out):
+    """out[i] = _exp_term(x[i]) for 1-D float64 arrays (tests)."""
+    for i in range(x.shape[0]):
+        out[i] = _exp_term(x[i])
 
 
 # --------------------------------------------------------------------------
@@ -222,10 +313,10 @@ def _row_terms(row, sg, m, eps, inv, use_div, buf):
     n = row.shape[0]
     if use_div:
         for j in range(n):
-            buf[j] = exp_nonpos((sg * np.float64(row[j]) - m) / eps)
+            buf[j] = _exp_term((sg * np.float64(row[j]) - m) / eps)
     else:
         for j in range(n):
-            buf[j] = exp_nonpos((sg * np.float64(row[j]) - m) * inv)
+            buf[j] = _exp_term((sg * np.float64(row[j]) - m) * inv)
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
@@ -235,11 +326,11 @@ def _shifted_terms(row, shift, sg, m, eps, inv, use_div, buf):
     if use_div:
         for j in range(n):
             z = sg * (np.float64(row[j]) + np.float64(shift[j]))
-            buf[j] = exp_nonpos((z - m) / eps)
+            buf[j] = _exp_term((z - m) / eps)
     else:
         for j in range(n):
             z = sg * (np.float64(row[j]) + np.float64(shift[j]))
-            buf[j] = exp_nonpos((z - m) * inv)
+            buf[j] = _exp_term((z - m) * inv)
 
 
 @njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
@@ -324,46 +415,104 @@ def lse_matvec(A, x, eps, sense, out):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _gemm_block_shift(A, B, M, sg, i, j0, w, exact_shift, c):
+def _gemm_block_shift(A, Bp, M, sg, eps, i, j0, c):
     """c[jj] = the shift of out[i, j0 + jj] (max sense), +inf where it is the zero.
 
-    float64 (exact_shift False): sg*M. float32: the float64 maximum of the
-    widened sums, recomputed (the float32 M is that maximum rounded).
+    float64: sg*M, the exact maximum of the summands (largest term exactly 1).
+    float32: the summands are widened to float64 and M is their maximum rounded
+    to float32, off by up to h = 2**-24*|M|. While h <= eps that costs nothing
+    (every term <= e, s >= 1/e); for smaller eps the float64 maximum is
+    recomputed (an eps = 0 pass over the block), else exp would overflow or
+    every term underflow.
     """
-    if exact_shift:
+    w = Bp.shape[1]
+    amax = 0.0
+    for jj in range(w):
+        v = sg * np.float64(M[i, j0 + jj])
+        c[jj] = v
+        if v > -_INF:
+            amax = _maxnum(amax, abs(v))
+    if A.itemsize < 8 and amax * 2.0**-24 > eps:
         for jj in range(w):
             c[jj] = -_INF
         for k in range(A.shape[1]):
             a = sg * np.float64(A[i, k])
             if a == -_INF:
                 continue
+            Bk = Bp[k]
             for jj in range(w):
-                c[jj] = _maxnum(c[jj], a + sg * np.float64(B[k, j0 + jj]))
-    else:
-        for jj in range(w):
-            c[jj] = sg * np.float64(M[i, j0 + jj])
+                c[jj] = _maxnum(c[jj], a + Bk[jj])
     for jj in range(w):
         if c[jj] == -_INF:
             c[jj] = _INF  # every term is then exp(-inf) = 0; the entry stays the zero
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _gemm_block_sums(A, B, sg, i, j0, w, c, eps, inv, use_div, S):
-    """S[jj] = sum_k exp((sg*(A[i, k] + B[k, j0 + jj]) - c[jj])/eps)."""
+def _add_terms_mul(S, b, c, a, inv):
+    """S[j] += exp(((a + b[j]) - c[j]) * inv)."""
+    for j in range(S.shape[0]):
+        S[j] += _exp_term(((a + b[j]) - c[j]) * inv)
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _add_terms_div(S, b, c, a, eps):
+    """S[j] += exp(((a + b[j]) - c[j]) / eps)."""
+    for j in range(S.shape[0]):
+        S[j] += _exp_term(((a + b[j]) - c[j]) / eps)
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _gemm_block_sums(A, Bp, bmax, sg, i, c, eps, inv, use_div, S):
+    """S[jj] = sum_k exp((sg*A[i, k] + Bp[k, jj] - c[jj])/eps).
+
+    Columns go in groups of _SB; a group is skipped for this k when even its
+    largest exponent argument, fl(fl(a + bmax) - min c) / eps, is below the
+    flush threshold of _exp_term: rounding is monotone, so every term of the
+    group would be exactly 0 and the sums are bit-identical to the full loop.
+    """
+    w = Bp.shape[1]
+    ng = (w + _SB - 1) // _SB
+    cmin = np.empty(ng, np.float64)
+    for g in range(ng):
+        v = _INF
+        for jj in range(g * _SB, min(g * _SB + _SB, w)):
+            v = min(v, c[jj])
+        cmin[g] = v
     for jj in range(w):
         S[jj] = 0.0
     for k in range(A.shape[1]):
         a = sg * np.float64(A[i, k])
         if a == -_INF:
             continue
-        if use_div:
-            for jj in range(w):
-                d = (a + sg * np.float64(B[k, j0 + jj])) - c[jj]
-                S[jj] += exp_nonpos(d / eps)
-        else:
-            for jj in range(w):
-                d = (a + sg * np.float64(B[k, j0 + jj])) - c[jj]
-                S[jj] += exp_nonpos(d * inv)
+        Bk = Bp[k]
+        for g in range(ng):
+            top = (a + bmax[k, g]) - cmin[g]
+            top = top / eps if use_div else top * inv
+            if not (top >= _TERM_ZERO_BELOW):  # also skips -inf and NaN (inf - inf)
+                continue
+            j0 = g * _SB
+            j1 = min(j0 + _SB, w)
+            # slices: loops from 0 let LLVM drop the negative-index wraparound
+            # (a loop from j0 does not vectorise)
+            if use_div:
+                _add_terms_div(S[j0:j1], Bk[j0:j1], c[j0:j1], a, eps)
+            else:
+                _add_terms_mul(S[j0:j1], Bk[j0:j1], c[j0:j1], a, inv)
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
+def _pack_block(B, sg, j0, Bp, bmax):
+    """Bp[k, jj] = sg*B[k, j0 + jj] in float64 (a contiguous K x w panel) and
+    bmax[k, g] = max of Bp[k, g*_SB : (g+1)*_SB]."""
+    w = Bp.shape[1]
+    for k in prange(B.shape[0]):
+        for jj in range(w):
+            Bp[k, jj] = sg * np.float64(B[k, j0 + jj])
+        for g in range(bmax.shape[1]):
+            v = -_INF
+            for jj in range(g * _SB, min(g * _SB + _SB, w)):
+                v = _maxnum(v, Bp[k, jj])
+            bmax[k, g] = v
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
@@ -376,24 +525,32 @@ def lse_gemm_rows(A, B, M, eps, sense, rows, out):
     (eps = 0 copies M.)
     """
     nr = rows.shape[0]
+    K = B.shape[0]
     n = B.shape[1]
     sg = np.float64(sense)
     inv, use_div = _inverse(eps)
-    exact_shift = A.itemsize < 8
     if eps == 0.0:
         for t in prange(nr):
             i = rows[t]
             for j in range(n):
                 out[i, j] = M[i, j]
         return
-    for j0 in range(0, n, _JB):
-        w = min(_JB, n - j0)
+    if nr == 0 or n == 0:
+        return
+    # Block width: the K x jb float64 panel of B stays in L2 (<= 1 MiB).
+    jb = (_PANEL_DOUBLES // max(K, 1)) // 16 * 16
+    jb = max(16, min(_JB, jb))
+    for j0 in range(0, n, jb):
+        w = min(jb, n - j0)
+        Bp = np.empty((K, w), np.float64)
+        bmax = np.empty((K, (w + _SB - 1) // _SB), np.float64)
+        _pack_block(B, sg, j0, Bp, bmax)
         for t in prange(nr):
             i = rows[t]
             c = np.empty(w, np.float64)
             S = np.empty(w, np.float64)
-            _gemm_block_shift(A, B, M, sg, i, j0, w, exact_shift, c)
-            _gemm_block_sums(A, B, sg, i, j0, w, c, eps, inv, use_div, S)
+            _gemm_block_shift(A, Bp, M, sg, eps, i, j0, c)
+            _gemm_block_sums(A, Bp, bmax, sg, i, c, eps, inv, use_div, S)
             for jj in range(w):
                 if c[jj] == _INF:
                     out[i, j0 + jj] = -sg * _INF
