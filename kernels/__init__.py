@@ -16,7 +16,7 @@ passes ``out``. Conventions shared by all kernels:
 
 The modules: :mod:`~tropical.kernels.maxplus` (tiled max-plus products),
 :mod:`~tropical.kernels.lse` (log-sum-exp reductions and the exact second pass
-of the ``eps > 0`` product), :mod:`~tropical.kernels.closure` (Kleene star)
+of the ``eps > 0`` product), :mod:`~tropical.kernels.closure` (Kleene star), :mod:`~tropical.kernels.linalg` (maximum cycle mean: Howard, Karp)
 and :mod:`~tropical.kernels.reference` (plain-numpy twins of all of them, with
 identical signatures). Importing this package imports nothing heavy; each
 kernel module imports Numba and compiles lazily (``cache=True``).
@@ -35,4 +35,7 @@ KERNEL_NAMES = {
     "lse_gemm_rows": "lse",
     "lse_matvec": "lse",
     "maxplus_closure": "closure",
+    "howard_mcm": "linalg",
+    "karp_mcm": "linalg",
+    "dag_max_reach": "linalg",
 }

@@ -20,6 +20,9 @@ __all__ = [
     "lse_gemm_rows",
     "lse_matvec",
     "maxplus_closure",
+    "howard_mcm",
+    "karp_mcm",
+    "dag_max_reach",
 ]
 
 _ROW_BLOCK = 64
@@ -115,3 +118,126 @@ def maxplus_closure(A, sense, out):
     for k in range(n):
         D = np.maximum(D, D[:, k:k + 1] + D[k:k + 1, :])
     out[:] = sense * D
+
+
+# --- max-plus spectral theory (twins of kernels/linalg.py) ---------------------------
+
+def _worse(a, b, rtol):
+    return b - a > rtol * (abs(a) + abs(b))
+
+
+def howard_mcm(indptr, indices, weights, max_iter, rtol, pi, P, Q, W, K):
+    """Howard policy iteration for the maximum cycle mean on a CSR graph (twin of the kernel)."""
+    n = indptr.shape[0] - 1
+    indptr, indices, weights = indptr.tolist(), indices.tolist(), weights.tolist()
+    it = 0
+    while True:
+        it += 1
+        stamp = [0] * n
+        Wl, Kl, Pl, Ql = [0.0] * n, [0] * n, [0.0] * n, [1] * n
+        walk = 0
+        for s in range(n):
+            if stamp[s]:
+                continue
+            walk += 1
+            stack = []
+            u = s
+            while not stamp[u]:
+                stamp[u] = walk
+                stack.append(u)
+                u = indices[pi[u]]
+            if stamp[u] == walk:
+                pos = stack.index(u)
+                Wl[u], Kl[u] = 0.0, 0
+                for v in reversed(stack[pos + 1:]):
+                    a = pi[v]
+                    j = indices[a]
+                    Wl[v], Kl[v] = weights[a] + Wl[j], Kl[j] + 1
+                a = pi[u]
+                j = indices[a]
+                p, q = weights[a] + Wl[j], Kl[j] + 1
+                for v in stack[pos:]:
+                    Pl[v], Ql[v] = p, q
+                stack = stack[:pos]
+            for v in reversed(stack):
+                a = pi[v]
+                j = indices[a]
+                Wl[v], Kl[v], Pl[v], Ql[v] = weights[a] + Wl[j], Kl[j] + 1, Pl[j], Ql[j]
+        W[:], K[:], P[:], Q[:] = Wl, Kl, Pl, Ql
+        if it > max_iter:
+            break
+        changed = False
+        for i in range(n):
+            bp, bq, best = Pl[i], Ql[i], -1
+            for a in range(indptr[i], indptr[i + 1]):
+                j = indices[a]
+                if _worse(bp * Ql[j], Pl[j] * bq, rtol):
+                    bp, bq, best = Pl[j], Ql[j], a
+            if best >= 0:
+                pi[i] = best
+                changed = True
+        if changed:
+            continue
+        for i in range(n):
+            p, q = Pl[i], Ql[i]
+            bestval = Wl[i] * q - Kl[i] * p
+            best = -1
+            for a in range(indptr[i], indptr[i + 1]):
+                j = indices[a]
+                if _worse(p * Ql[j], Pl[j] * q, rtol) or _worse(Pl[j] * q, p * Ql[j], rtol):
+                    continue
+                val = (weights[a] + Wl[j]) * q - (Kl[j] + 1) * p
+                if _worse(bestval, val, rtol):
+                    bestval, best = val, a
+            if best >= 0 and best != pi[i]:
+                pi[i] = best
+                changed = True
+        if not changed:
+            break
+    return it
+
+
+def karp_mcm(indptr, indices, weights, comp_ptr, table_limit, out):
+    """Karp's maximum cycle mean per strongly connected component (always the full table)."""
+    for c in range(comp_ptr.shape[0] - 1):
+        lo, hi = int(comp_ptr[c]), int(comp_ptr[c + 1])
+        nc = hi - lo
+        a0, a1 = indptr[lo], indptr[hi]
+        tails = np.repeat(np.arange(nc), np.diff(indptr[lo:hi + 1]))
+        heads = indices[a0:a1] - lo
+        w = weights[a0:a1]
+        D = np.full((nc + 1, nc), -np.inf)
+        D[0, 0] = 0.0
+        for k in range(1, nc + 1):
+            np.maximum.at(D[k], heads, D[k - 1][tails] + w)
+        with np.errstate(invalid="ignore"):
+            ratios = (D[nc][None, :] - D[:nc]) / (nc - np.arange(nc))[:, None]
+        ratios[~np.isfinite(D[:nc])] = np.inf
+        per_node = ratios.min(axis=0)
+        per_node[~np.isfinite(D[nc])] = -np.inf
+        out[c] = per_node.max()
+
+
+def dag_max_reach(indptr, indices, val):
+    """Propagate the maximum of ``val`` over everything reachable in a DAG."""
+    n = indptr.shape[0] - 1
+    state = [0] * n
+    for s in range(n):
+        if state[s]:
+            continue
+        stack = [(s, int(indptr[s]))]
+        state[s] = 1
+        while stack:
+            u, a = stack[-1]
+            if a < indptr[u + 1]:
+                stack[-1] = (u, a + 1)
+                v = int(indices[a])
+                if not state[v]:
+                    state[v] = 1
+                    stack.append((v, int(indptr[v])))
+            else:
+                succ = indices[indptr[u]:indptr[u + 1]]
+                if succ.size:
+                    val[u] = max(val[u], val[succ].max())
+                state[u] = 2
+                stack.pop()

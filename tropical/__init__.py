@@ -42,7 +42,7 @@ _LAZY = {
     "parse": "_parse",
     "ParseError": "_parse",
 }
-_SUBMODULES = {"semiring", "kernels", "polynomial", "geometry", "symbolic"}
+_SUBMODULES = {"semiring", "kernels", "polynomial", "geometry", "symbolic", "linalg"}
 
 __all__ = ["__version__", *sorted(_LAZY)]
 

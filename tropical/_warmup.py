@@ -28,6 +28,13 @@ def _calls(dtype):
         "lse_gemm_rows": (A, B, M, 0.5, 1, np.arange(3, dtype=np.int64), np.empty((3, 2), dtype)),
         "lse_matvec": (A, x, 0.5, 1, np.empty(3, dtype)),
         "maxplus_closure": (sq, 1, np.empty_like(sq)),
+        # graph kernels: float64 weights and int64 CSR indices whatever ``dtype``
+        "howard_mcm": (np.array([0, 1, 2]), np.array([1, 0]), np.array([1.0, 2.0]), 10, 0.0,
+                       np.array([0, 1]), np.empty(2), np.empty(2, np.int64), np.empty(2),
+                       np.empty(2, np.int64)),
+        "karp_mcm": (np.array([0, 1, 2]), np.array([1, 0]), np.array([1.0, 2.0]),
+                     np.array([0, 2]), 2**23, np.empty(1)),
+        "dag_max_reach": (np.array([0, 1, 1]), np.array([1]), np.array([0.0, 1.0])),
     }
 
 
