@@ -13,16 +13,23 @@ Kernels (contracts: the numpy twins in :mod:`tropical.kernels.reference`):
 ``maxplus_matvec(A, x, sense, out)``
     ``out[i] = sense * max_k (sense*A[i, k] + sense*x[k])``.
 
-How the product is fast (BLIS-style, see ``docs``/PERFORMANCE notes):
+How the product is fast (BLIS-style; see the design notes on performance):
 B is packed, with the sign applied, into ``KC x NR`` micro-panels shared by
 all threads; each thread packs its own ``MC x KC`` block of A into ``MR x KC``
-micro-panels; a micro-kernel keeps an ``MR x NR`` accumulator block in vector
-registers (a stack array that LLVM promotes to registers) and updates it with
-one add and one ``llvm.maxnum`` per entry and per ``k``. Padded rows and
-columns of edge panels hold the semiring zero and are never written back.
-Block sizes are chosen per dtype by :func:`_blocking` (compile-time
-constants). Indices in the micro-kernel are unsigned: signed ones made LLVM
-emit gathers.
+micro-panels (``prange`` over row blocks). The micro-kernel's k-loop is
+written directly in LLVM IR (:func:`_micro_loop`): the ``MR x NR``
+accumulator block lives in explicit 512-bit vector values (registers), each
+k-step loads ``NR`` entries of B, broadcasts ``MR`` entries of A and does one
+add and one ``llvm.maxnum`` (``nnan``: a bare ``vmaxps``/``vmaxpd``) per
+vector. Left to itself, LLVM vectorised that loop nest along k (treating each
+accumulator as a max-reduction, with gathers); explicit vectors rule that
+out, and they give 512-bit code whether or not the target prefers 256-bit
+vectors (``TROPICAL_WIDE_VECTORS``). The output tile is prefetched before the
+k-loop (its cache lines are far away in memory; this was worth ~10%). Padded
+rows and columns of edge panels hold the semiring zero and are never written
+back. Block sizes are per dtype (:data:`_BLOCKS`, compile-time constants
+through :func:`_blocking`). Measured on 2 Sapphire Rapids cores at n = 2048:
+about 70% of the max/add peak in float32 and float64, 4-5x tropical_gemm.
 
 Everything the kernels call is defined in this file: Numba's on-disk cache
 (``cache=True``) does not notice edits to helpers in other files. Nothing is
@@ -45,13 +52,23 @@ __all__ = ["maxplus_gemm", "maxplus_gemm_argmax", "maxplus_matvec"]
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 
-# Block sizes per dtype: (MR, NR, KC, MC, NC). NR is a multiple of the vector
-# width (16 float32 / 8 float64 lanes of a 512-bit register); the MR x NR
-# accumulator plus one row of B and one broadcast fit the 32 vector registers.
+# Block sizes per dtype: (MR, NR, KC, MC, NC), tuned on a 2-core Sapphire
+# Rapids (48 KiB L1d, 2 MiB L2 per core). NR is a multiple of the 512-bit
+# vector width (16 float32 / 8 float64 lanes); the MR x NR accumulator block
+# (16 zmm registers) plus the NR/lanes vectors of B and one broadcast of A
+# fit the 32 vector registers. KC = 512 keeps the A micro-panel in L1 and
+# halves the merges into C against KC = 256 (measured: 256 cost ~7%); an
+# MC x KC block of A (192 KiB f32, 384 KiB f64) stays in L2; the shared
+# KC x NC panel of B lives in L2/L3. 6 x NR and 12 x NR tiles measured the
+# same within noise.
 _BLOCKS = {
-    "float32": (8, 32, 256, 96, 2048),
-    "float64": (8, 16, 256, 96, 2048),
+    "float32": (8, 32, 512, 96, 2048),
+    "float64": (8, 16, 512, 96, 2048),
 }
+# k-steps per iteration of the micro-kernel's loop (2: ~3% over 1; 4: same).
+_UNROLL = 2
+# Most workers (each with an MC x KC packing buffer) in one product.
+_MAX_WORKERS = 64
 
 
 # --------------------------------------------------------------------------
@@ -77,11 +94,9 @@ def _blocking(typingctx, arr):
 
 @intrinsic
 def _stack_block(typingctx, arr):
-    """Pointer to an uninitialised ``MR*NR`` stack array of ``arr``'s dtype.
-
-    Allocated once in the entry block of the calling function, so that LLVM
-    can promote it to registers once the loops over it are unrolled.
-    """
+    """Pointer to an uninitialised ``MR*NR`` stack array of ``arr``'s dtype
+    (allocated once, in the entry block of the calling function): where the
+    micro-kernel leaves its accumulator block for the merge into C."""
     key = str(arr.dtype)
     if key not in _BLOCKS:
         return None
@@ -133,47 +148,71 @@ def _micro_loop(typingctx, kc, Ap, a0, Bp, b0, acc):
         zero_mask = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
         undef = ir.Constant(vty, ir.Undefined)
 
-        pre = builder.basic_block
-        loop = builder.append_basic_block("mp_loop")
-        done = builder.append_basic_block("mp_done")
-        builder.branch(loop)
-        builder.position_at_end(loop)
-        p = builder.phi(i64)
-        pa = builder.phi(pa0.type)
-        pb = builder.phi(pb0.type)
-        accs = [builder.phi(vty) for _ in range(mr * nv)]
-        p.add_incoming(ir.Constant(i64, 0), pre)
-        pa.add_incoming(pa0, pre)
-        pb.add_incoming(pb0, pre)
-        for a in accs:
-            a.add_incoming(neg, pre)
-        bvec = []
-        for v in range(nv):
-            ptr = builder.bitcast(builder.gep(pb, [ir.Constant(i64, v * lanes)]),
-                                  vty.as_pointer())
-            ld = builder.load(ptr)
-            ld.align = elsize
-            bvec.append(ld)
-        new = []
-        for i in range(mr):
-            s = builder.load(builder.gep(pa, [ir.Constant(i64, i)]))
-            splat = builder.shuffle_vector(
-                builder.insert_element(undef, s, ir.Constant(i32, 0)),
-                undef, zero_mask)
+        def step(pa, pb, accs, u):
+            # one k-step: NV loads of B, MR broadcasts of A, MR*NV add+max
+            bvec = []
             for v in range(nv):
-                t = builder.fadd(splat, bvec[v])
-                new.append(builder.call(maxfn, [accs[i * nv + v], t]))
-        p_next = builder.add(p, ir.Constant(i64, 1))
-        pa_next = builder.gep(pa, [ir.Constant(i64, mr)])
-        pb_next = builder.gep(pb, [ir.Constant(i64, nr)])
-        latch = builder.basic_block
-        p.add_incoming(p_next, latch)
-        pa.add_incoming(pa_next, latch)
-        pb.add_incoming(pb_next, latch)
-        for a, nv_ in zip(accs, new):
-            a.add_incoming(nv_, latch)
-        builder.cbranch(builder.icmp_signed("<", p_next, kc_v), loop, done)
-        builder.position_at_end(done)
+                off = ir.Constant(i64, u * nr + v * lanes)
+                ptr = builder.bitcast(builder.gep(pb, [off]), vty.as_pointer())
+                ld = builder.load(ptr)
+                ld.align = elsize
+                bvec.append(ld)
+            out = []
+            for i in range(mr):
+                s = builder.load(builder.gep(pa, [ir.Constant(i64, u * mr + i)]))
+                splat = builder.shuffle_vector(
+                    builder.insert_element(undef, s, ir.Constant(i32, 0)),
+                    undef, zero_mask)
+                for v in range(nv):
+                    t = builder.fadd(splat, bvec[v])
+                    out.append(builder.call(maxfn, [accs[i * nv + v], t],
+                                            fastmath=("nnan",)))
+            return out
+
+        def loop(count, unroll, pa_in, pb_in, accs_in, name):
+            # `count` iterations of `unroll` k-steps each (count may be 0)
+            pre = builder.basic_block
+            body = builder.append_basic_block(name)
+            exit_ = builder.append_basic_block(name + "_exit")
+            builder.cbranch(builder.icmp_signed(">", count, zero64), body, exit_)
+            builder.position_at_end(body)
+            q = builder.phi(i64)
+            pa = builder.phi(pa_in.type)
+            pb = builder.phi(pb_in.type)
+            accs = [builder.phi(vty) for _ in accs_in]
+            q.add_incoming(zero64, pre)
+            pa.add_incoming(pa_in, pre)
+            pb.add_incoming(pb_in, pre)
+            for a, a_in in zip(accs, accs_in):
+                a.add_incoming(a_in, pre)
+            cur = accs
+            for u in range(unroll):
+                cur = step(pa, pb, cur, u)
+            q_next = builder.add(q, ir.Constant(i64, 1))
+            pa_next = builder.gep(pa, [ir.Constant(i64, unroll * mr)])
+            pb_next = builder.gep(pb, [ir.Constant(i64, unroll * nr)])
+            latch = builder.basic_block
+            q.add_incoming(q_next, latch)
+            pa.add_incoming(pa_next, latch)
+            pb.add_incoming(pb_next, latch)
+            for a, a_new in zip(accs, cur):
+                a.add_incoming(a_new, latch)
+            builder.cbranch(builder.icmp_signed("<", q_next, count), body, exit_)
+            builder.position_at_end(exit_)
+            outs = []
+            for v_in, v_new in [(pa_in, pa_next), (pb_in, pb_next)] + list(
+                    zip(accs_in, cur)):
+                ph = builder.phi(v_in.type)
+                ph.add_incoming(v_in, pre)
+                ph.add_incoming(v_new, latch)
+                outs.append(ph)
+            return outs[0], outs[1], outs[2:]
+
+        zero64 = ir.Constant(i64, 0)
+        n_main = builder.sdiv(kc_v, ir.Constant(i64, _UNROLL))
+        n_rest = builder.sub(kc_v, builder.mul(n_main, ir.Constant(i64, _UNROLL)))
+        pa, pb, accs = loop(n_main, _UNROLL, pa0, pb0, [neg] * (mr * nv), "mp_main")
+        pa, pb, new = loop(n_rest, 1, pa, pb, accs, "mp_rest")
         base = acc_v
         for idx, val in enumerate(new):
             ptr = builder.bitcast(
@@ -186,6 +225,68 @@ def _micro_loop(typingctx, kc, Ap, a0, Bp, b0, acc):
     return sig, codegen
 
 
+@intrinsic
+def _prefetch_row(typingctx, C, i, j, count):
+    """Prefetch (for writing) ``count`` entries of ``C[i, j:]``, line by line.
+
+    The micro-kernel issues it for its output tile before its k-loop, so the
+    tile's cache lines (often far away in memory) arrive while it computes.
+    """
+    if not (isinstance(C, types.Array) and C.ndim == 2):
+        return None
+    sig = types.void(C, i, j, count)
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+
+        c_v, i_v, j_v, n_v = args
+        ary = context.make_array(C)(context, builder, c_v)
+        ptr = cgutils.get_item_pointer(context, builder, C, ary, [i_v, j_v])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0i8")
+        base = builder.bitcast(ptr, i8p)
+        nbytes = builder.mul(n_v, ir.Constant(n_v.type, C.dtype.bitwidth // 8))
+        with cgutils.for_range_slice(builder, ir.Constant(n_v.type, 0), nbytes,
+                                     ir.Constant(n_v.type, 64)) as (off, _):
+            builder.call(fn, [builder.gep(base, [off]), ir.Constant(i32, 1),
+                              ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        # the last byte too, in case the row straddles one more line
+        last = builder.gep(base, [builder.sub(nbytes, ir.Constant(n_v.type, 1))])
+        builder.call(fn, [last, ir.Constant(i32, 1), ir.Constant(i32, 3),
+                          ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _fetch_add(typingctx, counter, idx):
+    """Atomically ``old = counter[idx]; counter[idx] += 1``; returns ``old``.
+
+    Hands out row blocks dynamically inside a ``prange`` (Numba's parallel
+    loops split iterations statically, so a thread whose core is busy with
+    another process would otherwise hold up the whole product).
+    """
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64
+            and counter.ndim == 1):
+        return None
+    sig = types.int64(counter, idx)
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+
+        ary = context.make_array(counter)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, counter, ary, [args[1]])
+        return builder.atomic_rmw("add", ptr, ir.Constant(ir.IntType(64), 1),
+                                  "monotonic")
+
+    return sig, codegen
+
+
 def _minmax_intrinsic(llvm_name):
     @intrinsic
     def _impl(typingctx, a, b):
@@ -194,13 +295,15 @@ def _minmax_intrinsic(llvm_name):
         sig = a(a, b)
 
         def codegen(context, builder, signature, args):
+            from llvmlite import ir
+
             lltype = context.get_value_type(a)
             fn = cgutils.get_or_insert_function(
                 builder.module,
-                __import__("llvmlite").ir.FunctionType(lltype, [lltype, lltype]),
+                ir.FunctionType(lltype, [lltype, lltype]),
                 f"llvm.{llvm_name}.f{a.bitwidth}",
             )
-            return builder.call(fn, args)
+            return builder.call(fn, args, fastmath=("nnan",))
 
         return sig, codegen
 
@@ -208,7 +311,129 @@ def _minmax_intrinsic(llvm_name):
 
 
 _fmax = _minmax_intrinsic("maxnum")
-_fmin = _minmax_intrinsic("minnum")
+
+
+def _row_dot_intrinsic(llvm_name, identity):
+    """Intrinsic ``f(A, i, x)`` = ``op_k (A[i, k] + x[k])`` with ``op`` the
+    LLVM intrinsic ``llvm_name`` (maxnum or minnum), ``identity`` its zero.
+
+    Written in LLVM IR with four explicit 512-bit accumulators, then a
+    horizontal reduction and a scalar tail; ``A`` C-contiguous 2-D, ``x``
+    contiguous 1-D with ``A.shape[1]`` entries.
+    """
+
+    @intrinsic
+    def _impl(typingctx, A, i, x):
+        if not (isinstance(A, types.Array) and A.ndim == 2
+                and isinstance(x, types.Array) and x.dtype == A.dtype
+                and str(A.dtype) in _BLOCKS):
+            return None
+        sig = A.dtype(A, i, x)
+        lanes = 512 // A.dtype.bitwidth
+        nacc = 4
+
+        def codegen(context, builder, signature, args):
+            from llvmlite import ir
+
+            a_v, i_v, x_v = args
+            fty = context.get_value_type(A.dtype)
+            vty = ir.VectorType(fty, lanes)
+            i64 = ir.IntType(64)
+            elsize = A.dtype.bitwidth // 8
+            vfn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vty, [vty, vty]),
+                f"llvm.{llvm_name}.v{lanes}f{A.dtype.bitwidth}")
+            sfn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(fty, [fty, fty]),
+                f"llvm.{llvm_name}.f{A.dtype.bitwidth}")
+            ary = context.make_array(A)(context, builder, a_v)
+            xary = context.make_array(x)(context, builder, x_v)
+            k = builder.extract_value(ary.shape, 1)
+            row = cgutils.get_item_pointer(context, builder, A, ary,
+                                           [i_v, ir.Constant(i64, 0)])
+            xp = xary.data
+            step = lanes * nacc
+            nmain = builder.mul(builder.udiv(k, ir.Constant(i64, step)),
+                                ir.Constant(i64, step))
+            ident_v = ir.Constant(vty, [ir.Constant(fty, identity)] * lanes)
+
+            def vload(ptr, off):
+                p = builder.bitcast(builder.gep(ptr, [off]), vty.as_pointer())
+                ld = builder.load(p)
+                ld.align = elsize
+                return ld
+
+            accs = [cgutils.alloca_once_value(builder, ident_v)
+                    for _ in range(nacc)]
+            with cgutils.for_range_slice(builder, ir.Constant(i64, 0), nmain,
+                                         ir.Constant(i64, step)) as (p0, _):
+                for u in range(nacc):
+                    off = builder.add(p0, ir.Constant(i64, u * lanes))
+                    t = builder.fadd(vload(row, off), vload(xp, off))
+                    builder.store(builder.call(vfn, [builder.load(accs[u]), t],
+                                               fastmath=("nnan",)), accs[u])
+            v = builder.load(accs[0])
+            for u in range(1, nacc):
+                v = builder.call(vfn, [v, builder.load(accs[u])],
+                                 fastmath=("nnan",))
+            r = builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
+            for l in range(1, lanes):
+                e = builder.extract_element(v, ir.Constant(ir.IntType(32), l))
+                r = builder.call(sfn, [r, e], fastmath=("nnan",))
+            res = cgutils.alloca_once_value(builder, r)
+            with cgutils.for_range_slice(builder, nmain, k,
+                                         ir.Constant(i64, 1)) as (p, _):
+                t = builder.fadd(builder.load(builder.gep(row, [p])),
+                                 builder.load(builder.gep(xp, [p])))
+                builder.store(builder.call(sfn, [builder.load(res), t],
+                                           fastmath=("nnan",)), res)
+            return builder.load(res)
+
+        return sig, codegen
+
+    return _impl
+
+
+_row_max_plus = _row_dot_intrinsic("maxnum", float("-inf"))
+_row_min_plus = _row_dot_intrinsic("minnum", float("inf"))
+
+
+# --------------------------------------------------------------------------
+# NUMBA_DISABLE_JIT=1: the njit functions below run as plain Python (slowly;
+# for coverage and debugging); intrinsics cannot, so use numpy stand-ins.
+# --------------------------------------------------------------------------
+
+if numba.config.DISABLE_JIT:
+
+    def _blocking(arr):  # noqa: F811
+        return _BLOCKS[str(arr.dtype)]
+
+    def _stack_block(arr):  # noqa: F811
+        mr, nr = _BLOCKS[str(arr.dtype)][:2]
+        return np.empty(mr * nr, dtype=arr.dtype)
+
+    def _micro_loop(kc, Ap, a0, Bp, b0, acc):  # noqa: F811
+        mr, nr = _BLOCKS[str(Ap.dtype)][:2]
+        a = Ap[a0:a0 + kc * mr].reshape(kc, mr)
+        b = Bp[b0:b0 + kc * nr].reshape(kc, nr)
+        acc[:] = (a[:, :, None] + b[:, None, :]).max(axis=0).ravel()
+
+    def _prefetch_row(C, i, j, count):  # noqa: F811
+        pass
+
+    def _fetch_add(counter, idx):  # noqa: F811
+        old = counter[idx]
+        counter[idx] += 1
+        return old
+
+    def _fmax(a, b):  # noqa: F811
+        return a if a >= b else b
+
+    def _row_max_plus(A, i, x):  # noqa: F811
+        return (A[i] + x).max()
+
+    def _row_min_plus(A, i, x):  # noqa: F811
+        return (A[i] + x).min()
 
 
 # --------------------------------------------------------------------------
@@ -216,29 +441,29 @@ _fmin = _minmax_intrinsic("minnum")
 # --------------------------------------------------------------------------
 
 @njit(**_OPTS)
-def _pack_b(B, sgn, pc, kc, jc, nc, Bp):
-    """Bp[(jp*kc + p)*NR + j] = sgn*B[pc+p, jc+jp*NR+j]; zero-padded (-inf)."""
+def _pack_b(B, sgn, pc, kc, jc, nc, jp, Bp):
+    """Micro-panel ``jp`` of the packed B block (rows pc:pc+kc, columns
+    jc:jc+nc): ``Bp[(jp*kc + p)*NR + j] = sgn*B[pc+p, jc+jp*NR+j]``, columns
+    past the block padded with -inf."""
     MR, NR, KC, MC, NC = _blocking(B)
-    npan = (nc + NR - 1) // NR
     ninf = -np.inf
-    for jp in prange(npan):
-        j0 = jc + jp * NR
-        nr = min(NR, jc + nc - j0)
-        base = jp * kc * NR
-        if nr == NR:
-            for p in range(kc):
-                row = B[pc + p]
-                o = base + p * NR
-                for j in range(NR):
-                    Bp[o + j] = sgn * row[j0 + j]
-        else:
-            for p in range(kc):
-                row = B[pc + p]
-                o = base + p * NR
-                for j in range(nr):
-                    Bp[o + j] = sgn * row[j0 + j]
-                for j in range(nr, NR):
-                    Bp[o + j] = ninf
+    j0 = jc + jp * NR
+    nr = min(NR, jc + nc - j0)
+    base = jp * kc * NR
+    if nr == NR:
+        for p in range(kc):
+            row = B[pc + p]
+            o = base + p * NR
+            for j in range(NR):
+                Bp[o + j] = sgn * row[j0 + j]
+    else:
+        for p in range(kc):
+            row = B[pc + p]
+            o = base + p * NR
+            for j in range(nr):
+                Bp[o + j] = sgn * row[j0 + j]
+            for j in range(nr, NR):
+                Bp[o + j] = ninf
 
 
 @njit(**_OPTS)
@@ -273,9 +498,23 @@ def _micro(kc, Ap, a0, Bp, b0, C, i0, j0, mr, nr, first, sgn_out):
     """
     MR, NR, KC, MC, NC = _blocking(Ap)
     acc = _stack_block(Ap)
+    for i in range(mr):
+        _prefetch_row(C, i0 + i, j0, nr)
     _micro_loop(kc, Ap, a0, Bp, b0, acc)
     s = C.dtype.type(sgn_out)
-    if first:
+    if mr == MR and nr == NR:
+        # full tile: constant trip counts, vectorised loads and stores
+        if first:
+            for i in range(MR):
+                ci = C[i0 + i]
+                for j in range(NR):
+                    ci[j0 + j] = s * acc[i * NR + j]
+        else:
+            for i in range(MR):
+                ci = C[i0 + i]
+                for j in range(NR):
+                    ci[j0 + j] = s * _fmax(ci[j0 + j], acc[i * NR + j])
+    elif first:
         for i in range(mr):
             for j in range(nr):
                 C[i0 + i, j0 + j] = s * acc[i * NR + j]
@@ -309,6 +548,29 @@ def _gemm_small(A, B, sense, out):
             row[j] = sgn * row[j]
 
 
+@njit(**_OPTS)
+def _gemm_worker(A, sgn, out, Ap, Bp, counter, nblk_m, mc_blk, pc, kc, jc, nc,
+                 first, sgn_out):
+    """Take row blocks from ``counter`` until none is left; for each, pack
+    its A block into ``Ap`` and run the micro-kernel over the packed B."""
+    MR, NR, KC, MC, NC = _blocking(A)
+    m = A.shape[0]
+    ib = _fetch_add(counter, 0)
+    while ib < nblk_m:
+        ic = ib * mc_blk
+        mc = min(mc_blk, m - ic)
+        _pack_a(A, sgn, ic, mc, pc, kc, Ap)
+        for jp in range((nc + NR - 1) // NR):
+            j0 = jp * NR
+            nr = min(NR, nc - j0)
+            for ip in range((mc + MR - 1) // MR):
+                i0 = ip * MR
+                mr = min(MR, mc - i0)
+                _micro(kc, Ap, ip * kc * MR, Bp, jp * kc * NR, out, ic + i0,
+                       jc + j0, mr, nr, first, sgn_out)
+        ib = _fetch_add(counter, 0)
+
+
 @njit(parallel=True, **_OPTS)
 def maxplus_gemm(A, B, sense, out):
     """out[i, j] = sense * max_k (sense*A[i, k] + sense*B[k, j])."""
@@ -329,7 +591,12 @@ def maxplus_gemm(A, B, sense, out):
     kc_max = min(KC, k)
     nc_max = min(NC, n)
     Bp = np.empty(((nc_max + NR - 1) // NR) * NR * kc_max, dtype=A.dtype)
-    Apall = np.empty((nblk_m, ((mc_blk + MR - 1) // MR) * MR * kc_max),
+    # Workers take row blocks from a shared counter; each owns a packing
+    # buffer for A. At most _MAX_WORKERS of them (>= any thread pool here),
+    # so a tall A does not get one buffer per row block.
+    nwork = min(nblk_m, _MAX_WORKERS)
+    counter = np.zeros(1, dtype=np.int64)
+    Apall = np.empty((nwork, ((mc_blk + MR - 1) // MR) * MR * kc_max),
                      dtype=A.dtype)
     for jc in range(0, n, NC):
         nc = min(NC, n - jc)
@@ -338,20 +605,26 @@ def maxplus_gemm(A, B, sense, out):
             first = pc == 0
             last = pc + kc >= k
             sgn_out = sense if last else 1
-            _pack_b(B, sgn, pc, kc, jc, nc, Bp)
-            for ib in prange(nblk_m):
-                ic = ib * mc_blk
-                mc = min(mc_blk, m - ic)
-                Ap = Apall[ib]
-                _pack_a(A, sgn, ic, mc, pc, kc, Ap)
-                for jp in range((nc + NR - 1) // NR):
-                    j0 = jp * NR
-                    nr = min(NR, nc - j0)
-                    for ip in range((mc + MR - 1) // MR):
-                        i0 = ip * MR
-                        mr = min(MR, mc - i0)
-                        _micro(kc, Ap, ip * kc * MR, Bp, jp * kc * NR, out,
-                               ic + i0, jc + j0, mr, nr, first, sgn_out)
+            npan_b = (nc + NR - 1) // NR
+            if kc * nc >= 1 << 18:  # worth a parallel region of its own
+                for jp in prange(npan_b):
+                    _pack_b(B, sgn, pc, kc, jc, nc, jp, Bp)
+            else:
+                for jp in range(npan_b):
+                    _pack_b(B, sgn, pc, kc, jc, nc, jp, Bp)
+            # Dynamic load balance under Numba's static split of a prange:
+            # a worker whose thread is slowed by another process takes fewer
+            # blocks. Small products stay on one thread (a parallel region
+            # costs ~10 us, and milliseconds when another process holds a
+            # core).
+            counter[0] = 0
+            if m * nc * kc >= 1 << 21:
+                for w in prange(nwork):
+                    _gemm_worker(A, sgn, out, Apall[w], Bp, counter, nblk_m,
+                                 mc_blk, pc, kc, jc, nc, first, sgn_out)
+            else:
+                _gemm_worker(A, sgn, out, Apall[0], Bp, counter, nblk_m,
+                             mc_blk, pc, kc, jc, nc, first, sgn_out)
 
 
 @njit(parallel=True, **_OPTS)
@@ -382,10 +655,11 @@ def maxplus_gemm_argmax(A, B, sense, out, arg):
                     bt = best[t]
                     it = idx[t]
                     for j in range(nb):
+                        # unconditional selects (no branch): vectorised
                         v = a + sgn * brow[j]
-                        if v > bt[j]:
-                            bt[j] = v
-                            it[j] = p
+                        better = v > bt[j]
+                        bt[j] = v if better else bt[j]
+                        it[j] = p if better else it[j]
             for t in range(r):
                 for j in range(nb):
                     out[i0 + t, j0 + j] = sgn * best[t, j]
@@ -394,26 +668,15 @@ def maxplus_gemm_argmax(A, B, sense, out, arg):
 
 @njit(parallel=True, **_OPTS)
 def maxplus_matvec(A, x, sense, out):
-    """out[i] = sense * max_k (sense*A[i, k] + sense*x[k])."""
-    m, k = A.shape
-    W = 32
-    sgn = A.dtype.type(sense)
-    ninf = A.dtype.type(-np.inf)
-    xs = np.empty(k, dtype=A.dtype)
-    for p in range(k):
-        xs[p] = sgn * x[p]
-    kv = (k // W) * W
-    for i in prange(m):
-        row = A[i]
-        acc = np.empty(W, dtype=A.dtype)
-        for t in range(W):
-            acc[t] = ninf
-        for p0 in range(0, kv, W):
-            for t in range(W):
-                acc[t] = _fmax(acc[t], sgn * row[p0 + t] + xs[p0 + t])
-        r = ninf
-        for t in range(W):
-            r = _fmax(r, acc[t])
-        for p in range(kv, k):
-            r = _fmax(r, sgn * row[p] + xs[p])
-        out[i] = sgn * r
+    """out[i] = sense * max_k (sense*A[i, k] + sense*x[k]).
+
+    The min sense computes ``min_k (A[i, k] + x[k])`` directly, which is the
+    same number: negation commutes exactly with rounding.
+    """
+    m = A.shape[0]
+    if sense > 0:
+        for i in prange(m):
+            out[i] = _row_max_plus(A, i, x)
+    else:
+        for i in prange(m):
+            out[i] = _row_min_plus(A, i, x)
