@@ -1,0 +1,98 @@
+"""Public ``tropical.matmul`` at eps > 0 against the max-plus kernel (eps = 0).
+
+The eps > 0 product is the max-plus product M (the shift), the shifted BLAS
+product where it is provably safe, and the exact two-pass kernel on the rows
+where it is not (underflow: the row maximum of A and the column maximum of B
+sit at different k, far apart on the scale of eps). This script reports, per
+dtype, n and eps: the time of ``tropical.matmul(A, B, eps=eps)``, the time of
+``tropical.matmul(A, B)`` (eps = 0), their ratio (target <= 3), the fraction
+of rows that took the exact fallback, and the largest error against the exact
+two-pass kernel run on every row (in units of the error budget documented in
+``tropical.matmul``).
+
+Usage: ``python benchmarks/bench_matmul_eps.py [--sizes 512 1024] [--out FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+
+def _median_time(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048])
+    ap.add_argument("--eps", type=float, nargs="+", default=[1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--out")
+    args = ap.parse_args(argv)
+
+    import numba
+
+    import tropical
+    from tropical import _kernels, _ops
+
+    tropical.warmup()
+    rng = np.random.default_rng(0)
+    lines = [
+        "| dtype | n | eps | matmul eps (s) | matmul eps=0 (s) | ratio | rows on exact path | "
+        "max error / budget |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for dtype in (np.float64, np.float32):
+        for n in args.sizes:
+            A = rng.standard_normal((n, n)).astype(dtype)
+            B = rng.standard_normal((n, n)).astype(dtype)
+            t0 = _median_time(lambda: tropical.matmul(A, B), args.repeat)
+            M = tropical.matmul(A, B)
+            for eps in args.eps:
+                te = _median_time(lambda: tropical.matmul(A, B, eps=eps), args.repeat)
+                C = tropical.matmul(A, B, eps=eps)
+                # rows the fast path rejects (same criterion as tropical._ops)
+                sa, sb = A.astype(np.float64), B.astype(np.float64)
+                with np.errstate(under="ignore"):
+                    S = np.exp((sa - sa.max(1)[:, None]) / eps) @ np.exp((sb - sb.max(0)) / eps)
+                fallback = float((S < _ops._BLAS_SAFE_SUM).any(axis=1).mean())
+                exact = np.empty_like(C)
+                _kernels.get("lse_gemm_rows")(A, B, M, eps, 1, np.arange(n, dtype=np.int64), exact)
+                u = np.finfo(dtype).eps / 2
+                scale = np.abs(A).max(1)[:, None] + np.abs(B).max(0)[None, :]
+                budget = 2 * u * (7 * scale + 3 * np.abs(C) + eps * (2 * (n - 1) + 2 * np.log(n)))
+                ratio_err = float((np.abs(C.astype(np.float64) - exact) / budget).max())
+                lines.append(f"| {np.dtype(dtype).name} | {n} | {eps:g} | {te:.4f} | {t0:.4f} | "
+                             f"{te / t0:.2f} | {fallback:.0%} | {ratio_err:.3f} |")
+                print(lines[-1], flush=True)
+    head = [
+        "# eps > 0 matmul against the max-plus product",
+        "",
+        f"- {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Numba threads {numba.get_num_threads()}; Python {platform.python_version()}, "
+        f"numpy {np.__version__}, numba {numba.__version__}",
+        f"- load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        "- data: standard normal; medians of "
+        f"{args.repeat} runs",
+        "",
+    ]
+    text = "\n".join(head + lines) + "\n"
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
