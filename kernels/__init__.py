@@ -14,9 +14,10 @@ passes ``out``. Conventions shared by all kernels:
     ``eps > 0`` the max-shifted log-sum-exp loop, which neither overflows nor
     underflows for any ``eps > 0`` (``1e-300`` included).
 
-The modules: :mod:`~tropical.kernels.maxplus` (tiled max-plus products),
-:mod:`~tropical.kernels.lse` (log-sum-exp reductions and the exact second pass
-of the ``eps > 0`` product), :mod:`~tropical.kernels.closure` (Kleene star), :mod:`~tropical.kernels.linalg` (maximum cycle mean: Howard, Karp)
+The modules: :mod:`~tropical.kernels.maxplus` (tiled max-plus products, and
+the top-2 product),
+:mod:`~tropical.kernels.lse` (log-sum-exp reductions, the exact second pass
+of the ``eps > 0`` product and the kernels of its fast paths), :mod:`~tropical.kernels.closure` (Kleene star), :mod:`~tropical.kernels.linalg` (maximum cycle mean: Howard, Karp)
 and :mod:`~tropical.kernels.reference` (plain-numpy twins of all of them, with
 identical signatures). Importing this package imports nothing heavy; each
 kernel module imports Numba and compiles lazily (``cache=True``).
@@ -30,10 +31,15 @@ KERNEL_NAMES = {
     "maxplus_gemm": "maxplus",
     "maxplus_gemm_argmax": "maxplus",
     "maxplus_matvec": "maxplus",
+    "maxplus_gemm_top2": "maxplus",
     "lse_rows": "lse",
     "softmax_rows": "lse",
     "lse_gemm_rows": "lse",
     "lse_matvec": "lse",
+    "lse_gemm_entries": "lse",
+    "lse_from_top2": "lse",
+    "lse_shift_exp": "lse",
+    "lse_gemm_blas_finish": "lse",
     "maxplus_closure": "closure",
     "howard_mcm": "linalg",
     "karp_mcm": "linalg",

@@ -14,6 +14,19 @@ handling of the semiring zeros) are those of the numpy twins of the same name in
     product ``M``.
 ``lse_matvec(A, x, eps, sense, out)``
     ``out[i] = sense*eps*log(sum_k exp(sense*(A[i, k] + x[k])/eps))``.
+``lse_gemm_entries(A, B, eps, sense, mask, out)``
+    the ``eps > 0`` product on the entries where ``mask`` is set (float64
+    maximum as shift, groups of terms below ``exp(-40)`` of it left out).
+``lse_from_top2(M1, M2, eps, gap, sense, out, tie)``
+    the product from the two largest terms where they are more than
+    ``gap*eps`` apart; ``tie`` marks the others.
+``lse_shift_exp(X, eps, sense, axis, shift, out)``
+    the shifted exponentials of one operand for the BLAS path.
+``lse_gemm_blas_finish(M, S, ra, cb, K, eps, sense, safe_sum, out, unsafe)``
+    the clamped result of the BLAS path; ``unsafe`` marks underflowed sums.
+
+These four serve ``tropical._ops._lse_gemm`` (see its docstring for the
+plans and their error analysis).
 
 How every sum is computed (max sense; the min sense is ``-K(-a)``, negation
 being exact):
@@ -88,7 +101,16 @@ from numba import njit, prange  # noqa: E402
 from numba.core import types  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
-__all__ = ["lse_rows", "softmax_rows", "lse_gemm_rows", "lse_matvec"]
+__all__ = [
+    "lse_rows",
+    "softmax_rows",
+    "lse_gemm_rows",
+    "lse_matvec",
+    "lse_gemm_entries",
+    "lse_from_top2",
+    "lse_shift_exp",
+    "lse_gemm_blas_finish",
+]
 
 _INF = math.inf
 # Floating-point flags: 'contract' lets LLVM fuse a*b + c into an FMA (one
@@ -152,6 +174,26 @@ def _maxnum(typingctx, a, b):
     return sig, codegen
 
 
+@intrinsic
+def _fmax_nnan(typingctx, a, b):
+    """``llvm.maxnum`` on float64 with ``nnan`` (a bare vmaxpd once vectorised;
+    the operands must not be NaN)."""
+    if not (isinstance(a, types.Float) and isinstance(b, types.Float)):
+        return None
+    sig = types.float64(types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        x = context.cast(builder, args[0], a, types.float64)
+        y = context.cast(builder, args[1], b, types.float64)
+        dbl = ir.DoubleType()
+        fn = builder.module.declare_intrinsic(
+            "llvm.maxnum", [dbl], ir.FunctionType(dbl, [dbl, dbl])
+        )
+        return builder.call(fn, [x, y], fastmath=("nnan",))
+
+    return sig, codegen
+
+
 # NUMBA_DISABLE_JIT=1: the njit functions run as plain Python (slowly; for
 # coverage and debugging); intrinsics cannot, so use Python stand-ins.
 if numba.config.DISABLE_JIT:
@@ -164,6 +206,9 @@ if numba.config.DISABLE_JIT:
         return struct.unpack("<q", struct.pack("<d", float(x)))[0]
 
     def _maxnum(a, b):  # noqa: F811
+        return np.float64(a if a >= b else b)
+
+    def _fmax_nnan(a, b):  # noqa: F811
         return np.float64(a if a >= b else b)
 
 
@@ -556,3 +601,257 @@ def lse_gemm_rows(A, B, M, eps, sense, rows, out):
                     out[i, j0 + jj] = -sg * _INF
                 else:
                     out[i, j0 + jj] = sg * (c[jj] + eps * math.log(S[jj]))
+
+
+# --------------------------------------------------------------------------
+# Kernels of the eps > 0 product's fast paths (see tropical._ops._lse_gemm)
+# --------------------------------------------------------------------------
+# lse_gemm_entries skips a group of terms when all of them are below
+# exp(-_WINDOW) times the largest: at most K - 1 such terms change the sum
+# s >= 1 by a relative (K-1)*exp(-40) ~ (K-1)*4.2e-18, and the result by
+# eps*(K-1)*4.2e-18: about 1% of the eps*2(K-1)*u term of the float64 budget.
+_WINDOW = 40.0
+_EG = 32  # terms per group in lse_gemm_entries' window test (4 zmm of float64)
+_TILE_DOUBLES = 1 << 16  # rows of A (and of B^T) per tile: <= 512 KiB each
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
+def _pack_groups(X, sg, P):
+    """P[r, q, g] = sg*X[r, q*ng + g] in float64 (ng = P.shape[2]), -inf past
+    the row's end: group g (terms g, ng + g, 2*ng + g, ...) is column g."""
+    rows, K = X.shape
+    ng = P.shape[2]
+    for r in prange(rows):
+        for q in range(_EG):
+            k0 = q * ng
+            if k0 + ng <= K:
+                for g in range(ng):
+                    P[r, q, g] = sg * np.float64(X[r, k0 + g])
+            else:
+                for g in range(ng):
+                    P[r, q, g] = sg * np.float64(X[r, k0 + g]) if k0 + g < K else -_INF
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
+def _pack_groups_cols(B, sg, P):
+    """P[j, q, g] = sg*B[q*ng + g, j] in float64 (the columns of B, as
+    :func:`_pack_groups` packs rows), -inf past the column's end."""
+    K, n = B.shape
+    ng = P.shape[2]
+    nb = (n + 15) // 16
+    for t in prange(nb):
+        j0 = t * 16
+        j1 = min(j0 + 16, n)
+        for k in range(K):
+            q = k // ng
+            g = k - q * ng
+            row = B[k]
+            for j in range(j0, j1):
+                P[j, q, g] = sg * np.float64(row[j])
+        for k in range(K, _EG * ng):
+            q = k // ng
+            g = k - q * ng
+            for j in range(j0, j1):
+                P[j, q, g] = -_INF
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _group_maxima(a, b, gmax):
+    """gmax[g] = max_q (a[q, g] + b[q, g]); returns the largest of them.
+
+    The inner loop runs along g: elementwise, so LLVM vectorises it (a
+    maximum along q would be a horizontal reduction per group)."""
+    ng = gmax.shape[0]
+    for g in range(ng):
+        gmax[g] = _fmax_nnan(a[0, g] + b[0, g], -_INF)
+    for q in range(1, _EG):
+        aq = a[q]
+        bq = b[q]
+        for g in range(ng):
+            gmax[g] = _fmax_nnan(gmax[g], aq[g] + bq[g])
+    m = -_INF
+    for g in range(ng):
+        m = _fmax_nnan(m, gmax[g])
+    return m
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _group_terms(a, b, g, m, eps, inv, use_div, z, buf):
+    """buf[q] = exp((a[q, g] + b[q, g] - m)/eps) for group g.
+
+    The group's sums are first copied to the contiguous z: the exponentials
+    of strided operands vectorised badly (measured ~30x slower)."""
+    for q in range(_EG):
+        z[q] = a[q, g] + b[q, g]
+    if use_div:
+        for q in range(_EG):
+            buf[q] = _exp_term((z[q] - m) / eps)
+    else:
+        for q in range(_EG):
+            buf[q] = _exp_term((z[q] - m) * inv)
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
+def lse_gemm_entries(A, B, eps, sense, mask, out):
+    """The eps > 0 product on the entries where ``mask`` is set.
+
+    ``out[i, j] = sense*(m + eps*log s)`` with ``m`` the float64 maximum of
+    the terms ``sense*(A[i, k] + B[k, j])`` and ``s`` the sum of the shifted
+    exponentials over the groups of ``_EG`` consecutive terms whose largest is
+    within ``exp(-40)`` of ``m`` (the groups left out change the result by at
+    most ``eps*(K-1)*4.3e-18``); the semiring zero where no term is finite.
+    Other entries of ``out`` are left untouched (eps = 0: nothing written).
+
+    The rows of A and the columns of B are first copied, in float64 and
+    sense form, into ``_EG x ng`` blocks (group ``g`` = terms ``g, ng + g,
+    ...``, padded with -inf), so that the group maxima are one elementwise
+    vector loop; entries go in tiles of rows of A and columns of B whose
+    copies stay in L2 (``prange`` over tiles).
+    """
+    m = A.shape[0]
+    K = A.shape[1]
+    n = B.shape[1]
+    if m == 0 or n == 0 or K == 0 or eps == 0.0:
+        return
+    sg = np.float64(sense)
+    inv, use_div = _inverse(eps)
+    ng = (K + _EG - 1) // _EG
+    Ap = np.empty((m, _EG, ng), np.float64)
+    Bp = np.empty((n, _EG, ng), np.float64)
+    _pack_groups(A, sg, Ap)
+    _pack_groups_cols(B, sg, Bp)
+    tb = max(4, min(64, _TILE_DOUBLES // (ng * _EG)))
+    nti = (m + tb - 1) // tb
+    ntj = (n + tb - 1) // tb
+    for t in prange(nti * ntj):
+        i0 = (t // ntj) * tb
+        j0 = (t % ntj) * tb
+        gmax = np.empty(ng, np.float64)
+        buf = np.empty(_EG, np.float64)
+        z = np.empty(_EG, np.float64)
+        for i in range(i0, min(i0 + tb, m)):
+            a = Ap[i]
+            for j in range(j0, min(j0 + tb, n)):
+                if not mask[i, j]:
+                    continue
+                b = Bp[j]
+                mx = _group_maxima(a, b, gmax)
+                if mx == -_INF:
+                    out[i, j] = -sg * _INF
+                    continue
+                s = 0.0
+                for g in range(ng):
+                    d = gmax[g] - mx
+                    d = d / eps if use_div else d * inv
+                    if d >= -_WINDOW:
+                        _group_terms(a, b, g, mx, eps, inv, use_div, z, buf)
+                        s += _sum(buf, _EG)
+                out[i, j] = sg * (mx + eps * math.log(s))
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
+def lse_from_top2(M1, M2, eps, gap, sense, out, tie):
+    """The eps > 0 product from the two largest terms, where they settle it.
+
+    ``M1``, ``M2``: the largest and second largest terms of each entry
+    (:func:`~tropical.kernels.maxplus.maxplus_gemm_top2`). Where
+    ``sense*(M1 - M2) > gap*eps`` (or fewer than two terms are finite):
+    ``out = M1 + sense*eps*log1p(exp(-|M1 - M2|/eps))`` and ``tie = False``
+    (every other term is below ``exp(-gap)`` of the largest and is left out);
+    elsewhere ``tie = True`` and ``out`` is left untouched. Where ``M1`` is
+    the semiring zero, ``out`` is the zero. (eps = 0: ``out = M1``.)
+    """
+    m, n = M1.shape
+    sg = np.float64(sense)
+    inv, use_div = _inverse(eps)
+    for i in prange(m):
+        for j in range(n):
+            a = sg * np.float64(M1[i, j])
+            d = sg * np.float64(M2[i, j]) - a
+            if a == -_INF or eps == 0.0:
+                out[i, j] = M1[i, j]
+                tie[i, j] = False
+                continue
+            r = d / eps if use_div else d * inv
+            if r < -gap:  # -inf included; NaN cannot occur (a finite)
+                e = _exp_term(r)
+                # log1p(e) = e to within e/2 relative for e < 2**-30 (always
+                # so for gap >= 21); math.log1p (scalar) otherwise
+                lg = e if e < 2.0**-30 else math.log1p(e)
+                out[i, j] = sg * (a + eps * lg)
+                tie[i, j] = False
+            else:
+                tie[i, j] = True
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
+def lse_shift_exp(X, eps, sense, axis, shift, out):
+    """Shifted exponentials of one operand, for the BLAS path of the product.
+
+    ``shift[l]`` = the maximum of ``sense*X`` along ``axis`` (line ``l`` is a
+    row for axis 1, a column for axis 0), 0 where that line is all semiring
+    zeros; ``out = exp((sense*X - shift)/eps)`` in float64 (in ``[0, 1]``,
+    terms below ``exp(-708)`` flushed to 0).
+    """
+    m, n = X.shape
+    sg = np.float64(sense)
+    inv, use_div = _inverse(eps)
+    if axis == 1:
+        for i in prange(m):
+            c = _row_max(X[i], sg)
+            c = c if c > -_INF else 0.0
+            shift[i] = c
+            _row_terms(X[i], sg, c, eps, inv, use_div, out[i])
+    else:
+        nb = (n + 255) // 256
+        for b in prange(nb):
+            j0 = b * 256
+            j1 = min(j0 + 256, n)
+            for j in range(j0, j1):
+                shift[j] = -_INF
+            for k in range(m):
+                for j in range(j0, j1):
+                    shift[j] = _maxnum(shift[j], sg * np.float64(X[k, j]))
+            for j in range(j0, j1):
+                if not (shift[j] > -_INF):
+                    shift[j] = 0.0
+        for k in prange(m):
+            if use_div:
+                for j in range(n):
+                    out[k, j] = _exp_term((sg * np.float64(X[k, j]) - shift[j]) / eps)
+            else:
+                for j in range(n):
+                    out[k, j] = _exp_term((sg * np.float64(X[k, j]) - shift[j]) * inv)
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
+def lse_gemm_blas_finish(M, S, ra, cb, K, eps, sense, safe_sum, out, unsafe):
+    """The eps > 0 product from the shifted BLAS sums, clamped.
+
+    ``S = exp((sA - ra)/eps) @ exp((sB - cb)/eps)`` (``sA = sense*A``, shifts
+    from :func:`lse_shift_exp`), ``M`` the eps = 0 product, ``K`` the number
+    of finite terms per entry (shape ``(m, n)``, or ``(1, 1)``: the same for
+    all). ``out = sense*clamp(ra + cb + eps*log S, sM, sM + eps*log K)``
+    (``sM = sense*M``), the semiring zero where ``M`` is;
+    ``unsafe = S < safe_sum`` where ``M`` is finite (those entries are to be
+    recomputed; ``out`` there is the clamped estimate).
+    """
+    m, n = M.shape
+    sg = np.float64(sense)
+    one = K.shape[0] == 1 and K.shape[1] == 1
+    logk1 = math.log(K[0, 0]) if K[0, 0] > 0 else -_INF
+    for i in prange(m):
+        for j in range(n):
+            sm = sg * np.float64(M[i, j])
+            if sm == -_INF:
+                out[i, j] = M[i, j]
+                unsafe[i, j] = False
+                continue
+            s = S[i, j]
+            lk = logk1 if one else math.log(K[i, j])
+            c = (ra[i] + cb[j]) + eps * math.log(s) if s > 0.0 else -_INF
+            hi = sm + eps * lk
+            c = c if c > sm else sm
+            c = c if c < hi else hi
+            out[i, j] = sg * c
+            unsafe[i, j] = not (s >= safe_sum)

@@ -12,6 +12,12 @@ Kernels (contracts: the numpy twins in :mod:`tropical.kernels.reference`):
     every candidate is the semiring zero, as ``numpy.argmax`` gives).
 ``maxplus_matvec(A, x, sense, out)``
     ``out[i] = sense * max_k (sense*A[i, k] + sense*x[k])``.
+``maxplus_gemm_top2(A, B, sense, out1, out2)``
+    ``out1`` as ``maxplus_gemm``'s ``out``; ``out2[i, j]`` the second largest
+    (sense) of the terms ``sense*(A[i, k] + B[k, j])`` over ``k``, counting
+    multiplicity (a tie gives ``out2 == out1``), the semiring zero when fewer
+    than two terms are finite. The ``eps > 0`` product uses the gap
+    ``out1 - out2`` to settle most entries without exponentials.
 
 How the product is fast (BLIS-style; see the design notes on performance):
 B is packed, with the sign applied, into ``KC x NR`` micro-panels shared by
@@ -48,7 +54,7 @@ from numba import njit, prange, types  # noqa: E402
 from numba.core import cgutils  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
-__all__ = ["maxplus_gemm", "maxplus_gemm_argmax", "maxplus_matvec"]
+__all__ = ["maxplus_gemm", "maxplus_gemm_argmax", "maxplus_matvec", "maxplus_gemm_top2"]
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 
@@ -64,6 +70,12 @@ _OPTS = dict(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 _BLOCKS = {
     "float32": (8, 32, 512, 96, 2048),
     "float64": (8, 16, 512, 96, 2048),
+}
+# The top-2 kernel keeps two accumulator blocks (largest, second largest):
+# half the rows per tile so that both fit the 32 vector registers.
+_BLOCKS2 = {
+    "float32": (4, 32, 512, 96, 2048),
+    "float64": (4, 16, 512, 96, 2048),
 }
 # k-steps per iteration of the micro-kernel's loop (2: ~3% over 1; 4: same).
 _UNROLL = 2
@@ -226,6 +238,160 @@ def _micro_loop(typingctx, kc, Ap, a0, Bp, b0, acc):
 
 
 @intrinsic
+def _blocking2(typingctx, arr):
+    """(MR, NR, KC, MC, NC) of the top-2 kernel for ``arr``'s dtype."""
+    key = str(arr.dtype)
+    if key not in _BLOCKS2:
+        return None
+    vals = _BLOCKS2[key]
+    sig = types.UniTuple(types.intp, len(vals))(arr)
+
+    def codegen(context, builder, signature, args):
+        ll = context.get_value_type(types.intp)
+        items = [ll(v) for v in vals]
+        return context.make_tuple(builder, signature.return_type, items)
+
+    return sig, codegen
+
+
+@intrinsic
+def _stack_block2(typingctx, arr):
+    """Pointer to an uninitialised ``2*MR*NR`` stack array (top-2 kernel):
+    the largest values first, then the second largest."""
+    key = str(arr.dtype)
+    if key not in _BLOCKS2:
+        return None
+    mr, nr = _BLOCKS2[key][:2]
+    sig = types.CPointer(arr.dtype)(arr)
+
+    def codegen(context, builder, signature, args):
+        lltype = context.get_value_type(arr.dtype)
+        return cgutils.alloca_once(builder, lltype, size=2 * mr * nr)
+
+    return sig, codegen
+
+
+@intrinsic
+def _micro_loop2(typingctx, kc, Ap, a0, Bp, b0, acc):
+    """The top-2 inner loop in LLVM IR (see :func:`_micro_loop`).
+
+    For each of the ``MR x NR`` (top-2 blocking) entries, over ``p < kc``:
+    the largest ``m1`` and second largest ``m2`` (with multiplicity) of
+    ``x = Ap[a0 + p*MR + i] + Bp[b0 + p*NR + j]``, by
+    ``m2 = max(m2, min(m1, x)); m1 = max(m1, x)`` (two accumulator vectors
+    per output vector). Stored to ``acc[0:MR*NR]`` (m1) and
+    ``acc[MR*NR:2*MR*NR]`` (m2).
+    """
+    if not isinstance(Ap, types.Array) or str(Ap.dtype) not in _BLOCKS2:
+        return None
+    mr, nr = _BLOCKS2[str(Ap.dtype)][:2]
+    lanes = 512 // Ap.dtype.bitwidth
+    nv = nr // lanes
+    sig = types.void(kc, Ap, a0, Bp, b0, acc)
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+
+        kc_v, ap_v, a0_v, bp_v, b0_v, acc_v = args
+        fty = context.get_value_type(Ap.dtype)
+        vty = ir.VectorType(fty, lanes)
+        i64 = ir.IntType(64)
+        i32 = ir.IntType(32)
+        elsize = Ap.dtype.bitwidth // 8
+        maxfn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vty, [vty, vty]),
+            f"llvm.maxnum.v{lanes}f{Ap.dtype.bitwidth}")
+        minfn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vty, [vty, vty]),
+            f"llvm.minnum.v{lanes}f{Ap.dtype.bitwidth}")
+        a_data = context.make_array(Ap)(context, builder, ap_v).data
+        b_data = context.make_array(Bp)(context, builder, bp_v).data
+        pa0 = builder.gep(a_data, [a0_v])
+        pb0 = builder.gep(b_data, [b0_v])
+        neg = ir.Constant(vty, [ir.Constant(fty, float("-inf"))] * lanes)
+        zero_mask = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
+        undef = ir.Constant(vty, ir.Undefined)
+        nacc = mr * nv
+
+        def step(pa, pb, accs, u):
+            # accs: nacc largest, then nacc second largest
+            bvec = []
+            for v in range(nv):
+                off = ir.Constant(i64, u * nr + v * lanes)
+                ptr = builder.bitcast(builder.gep(pb, [off]), vty.as_pointer())
+                ld = builder.load(ptr)
+                ld.align = elsize
+                bvec.append(ld)
+            m1s = list(accs[:nacc])
+            m2s = list(accs[nacc:])
+            for i in range(mr):
+                s = builder.load(builder.gep(pa, [ir.Constant(i64, u * mr + i)]))
+                splat = builder.shuffle_vector(
+                    builder.insert_element(undef, s, ir.Constant(i32, 0)),
+                    undef, zero_mask)
+                for v in range(nv):
+                    q = i * nv + v
+                    t = builder.fadd(splat, bvec[v])
+                    lo = builder.call(minfn, [m1s[q], t], fastmath=("nnan",))
+                    m2s[q] = builder.call(maxfn, [m2s[q], lo], fastmath=("nnan",))
+                    m1s[q] = builder.call(maxfn, [m1s[q], t], fastmath=("nnan",))
+            return m1s + m2s
+
+        def loop(count, unroll, pa_in, pb_in, accs_in, name):
+            pre = builder.basic_block
+            body = builder.append_basic_block(name)
+            exit_ = builder.append_basic_block(name + "_exit")
+            builder.cbranch(builder.icmp_signed(">", count, zero64), body, exit_)
+            builder.position_at_end(body)
+            q = builder.phi(i64)
+            pa = builder.phi(pa_in.type)
+            pb = builder.phi(pb_in.type)
+            accs = [builder.phi(vty) for _ in accs_in]
+            q.add_incoming(zero64, pre)
+            pa.add_incoming(pa_in, pre)
+            pb.add_incoming(pb_in, pre)
+            for a, a_in in zip(accs, accs_in):
+                a.add_incoming(a_in, pre)
+            cur = accs
+            for u in range(unroll):
+                cur = step(pa, pb, cur, u)
+            q_next = builder.add(q, ir.Constant(i64, 1))
+            pa_next = builder.gep(pa, [ir.Constant(i64, unroll * mr)])
+            pb_next = builder.gep(pb, [ir.Constant(i64, unroll * nr)])
+            latch = builder.basic_block
+            q.add_incoming(q_next, latch)
+            pa.add_incoming(pa_next, latch)
+            pb.add_incoming(pb_next, latch)
+            for a, a_new in zip(accs, cur):
+                a.add_incoming(a_new, latch)
+            builder.cbranch(builder.icmp_signed("<", q_next, count), body, exit_)
+            builder.position_at_end(exit_)
+            outs = []
+            for v_in, v_new in [(pa_in, pa_next), (pb_in, pb_next)] + list(
+                    zip(accs_in, cur)):
+                ph = builder.phi(v_in.type)
+                ph.add_incoming(v_in, pre)
+                ph.add_incoming(v_new, latch)
+                outs.append(ph)
+            return outs[0], outs[1], outs[2:]
+
+        zero64 = ir.Constant(i64, 0)
+        n_main = builder.sdiv(kc_v, ir.Constant(i64, _UNROLL))
+        n_rest = builder.sub(kc_v, builder.mul(n_main, ir.Constant(i64, _UNROLL)))
+        pa, pb, accs = loop(n_main, _UNROLL, pa0, pb0, [neg] * (2 * nacc), "t2_main")
+        pa, pb, new = loop(n_rest, 1, pa, pb, accs, "t2_rest")
+        for idx, val in enumerate(new):
+            ptr = builder.bitcast(
+                builder.gep(acc_v, [ir.Constant(i64, idx * lanes)]),
+                vty.as_pointer())
+            st = builder.store(val, ptr)
+            st.align = elsize
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
 def _prefetch_row(typingctx, C, i, j, count):
     """Prefetch (for writing) ``count`` entries of ``C[i, j:]``, line by line.
 
@@ -311,6 +477,7 @@ def _minmax_intrinsic(llvm_name):
 
 
 _fmax = _minmax_intrinsic("maxnum")
+_fmin = _minmax_intrinsic("minnum")
 
 
 def _row_dot_intrinsic(llvm_name, identity):
@@ -428,6 +595,24 @@ if numba.config.DISABLE_JIT:
 
     def _fmax(a, b):  # noqa: F811
         return a if a >= b else b
+
+    def _fmin(a, b):  # noqa: F811
+        return a if a <= b else b
+
+    def _blocking2(arr):  # noqa: F811
+        return _BLOCKS2[str(arr.dtype)]
+
+    def _stack_block2(arr):  # noqa: F811
+        mr, nr = _BLOCKS2[str(arr.dtype)][:2]
+        return np.empty(2 * mr * nr, dtype=arr.dtype)
+
+    def _micro_loop2(kc, Ap, a0, Bp, b0, acc):  # noqa: F811
+        mr, nr = _BLOCKS2[str(Ap.dtype)][:2]
+        a = Ap[a0:a0 + kc * mr].reshape(kc, mr)
+        b = Bp[b0:b0 + kc * nr].reshape(kc, nr)
+        t = np.sort(a[:, :, None] + b[:, None, :], axis=0)
+        acc[:mr * nr] = t[-1].ravel()
+        acc[mr * nr:] = (t[-2] if kc > 1 else np.full((mr, nr), -np.inf)).ravel()
 
     def _row_max_plus(A, i, x):  # noqa: F811
         return (A[i] + x).max()
@@ -680,3 +865,184 @@ def maxplus_matvec(A, x, sense, out):
     else:
         for i in prange(m):
             out[i] = _row_min_plus(A, i, x)
+
+
+# --------------------------------------------------------------------------
+# top-2 product (largest and second largest term of each entry)
+# --------------------------------------------------------------------------
+
+@njit(**_OPTS)
+def _pack_b2(B, sgn, pc, kc, jc, nc, jp, Bp):
+    """As :func:`_pack_b` with the top-2 kernel's ``NR``."""
+    MR, NR, KC, MC, NC = _blocking2(B)
+    ninf = -np.inf
+    j0 = jc + jp * NR
+    nr = min(NR, jc + nc - j0)
+    base = jp * kc * NR
+    if nr == NR:
+        for p in range(kc):
+            row = B[pc + p]
+            o = base + p * NR
+            for j in range(NR):
+                Bp[o + j] = sgn * row[j0 + j]
+    else:
+        for p in range(kc):
+            row = B[pc + p]
+            o = base + p * NR
+            for j in range(nr):
+                Bp[o + j] = sgn * row[j0 + j]
+            for j in range(nr, NR):
+                Bp[o + j] = ninf
+
+
+@njit(**_OPTS)
+def _pack_a2(A, sgn, ic, mc, pc, kc, Ap):
+    """As :func:`_pack_a` with the top-2 kernel's ``MR``."""
+    MR, NR, KC, MC, NC = _blocking2(A)
+    npan = (mc + MR - 1) // MR
+    ninf = -np.inf
+    for ip in range(npan):
+        i0 = ic + ip * MR
+        mr = min(MR, ic + mc - i0)
+        base = ip * kc * MR
+        for i in range(mr):
+            row = A[i0 + i]
+            for p in range(kc):
+                Ap[base + p * MR + i] = sgn * row[pc + p]
+        for i in range(mr, MR):
+            for p in range(kc):
+                Ap[base + p * MR + i] = ninf
+
+
+@njit(**_OPTS)
+def _micro2(kc, Ap, a0, Bp, b0, C1, C2, i0, j0, mr, nr, first, sgn_out):
+    """(C1, C2)[i0:i0+mr, j0:j0+nr] (top-2 merge)= the block's top-2.
+
+    Merging two top-2 lists (c1 >= c2) and (a1 >= a2): the largest is
+    max(c1, a1), the second max(min(c1, a1), max(c2, a2)) (multiplicity kept).
+    """
+    MR, NR, KC, MC, NC = _blocking2(Ap)
+    acc = _stack_block2(Ap)
+    for i in range(mr):
+        _prefetch_row(C1, i0 + i, j0, nr)
+        _prefetch_row(C2, i0 + i, j0, nr)
+    _micro_loop2(kc, Ap, a0, Bp, b0, acc)
+    s = C1.dtype.type(sgn_out)
+    off = MR * NR
+    if first:
+        if mr == MR and nr == NR:
+            for i in range(MR):
+                c1 = C1[i0 + i]
+                c2 = C2[i0 + i]
+                for j in range(NR):
+                    c1[j0 + j] = s * acc[i * NR + j]
+                    c2[j0 + j] = s * acc[off + i * NR + j]
+        else:
+            for i in range(mr):
+                for j in range(nr):
+                    C1[i0 + i, j0 + j] = s * acc[i * NR + j]
+                    C2[i0 + i, j0 + j] = s * acc[off + i * NR + j]
+    else:
+        for i in range(mr):
+            c1 = C1[i0 + i]
+            c2 = C2[i0 + i]
+            for j in range(nr):
+                a1 = acc[i * NR + j]
+                a2 = acc[off + i * NR + j]
+                b1 = c1[j0 + j]
+                b2 = c2[j0 + j]
+                c2[j0 + j] = s * _fmax(_fmin(b1, a1), _fmax(b2, a2))
+                c1[j0 + j] = s * _fmax(b1, a1)
+
+
+@njit(**_OPTS)
+def _gemm2_small(A, B, sense, out1, out2):
+    """Row-by-row top-2 product for tiny problems (no packing, no threads)."""
+    m, k = A.shape
+    n = B.shape[1]
+    sgn = A.dtype.type(sense)
+    ninf = A.dtype.type(-np.inf)
+    for i in range(m):
+        r1 = out1[i]
+        r2 = out2[i]
+        for j in range(n):
+            r1[j] = ninf
+            r2[j] = ninf
+        for p in range(k):
+            a = sgn * A[i, p]
+            b = B[p]
+            for j in range(n):
+                x = a + sgn * b[j]
+                r2[j] = _fmax(r2[j], _fmin(r1[j], x))
+                r1[j] = _fmax(r1[j], x)
+        for j in range(n):
+            r1[j] = sgn * r1[j]
+            r2[j] = sgn * r2[j]
+
+
+@njit(**_OPTS)
+def _gemm2_worker(A, sgn, out1, out2, Ap, Bp, counter, nblk_m, mc_blk, pc, kc,
+                  jc, nc, first, sgn_out):
+    """As :func:`_gemm_worker`, for the top-2 product."""
+    MR, NR, KC, MC, NC = _blocking2(A)
+    m = A.shape[0]
+    ib = _fetch_add(counter, 0)
+    while ib < nblk_m:
+        ic = ib * mc_blk
+        mc = min(mc_blk, m - ic)
+        _pack_a2(A, sgn, ic, mc, pc, kc, Ap)
+        for jp in range((nc + NR - 1) // NR):
+            j0 = jp * NR
+            nr = min(NR, nc - j0)
+            for ip in range((mc + MR - 1) // MR):
+                i0 = ip * MR
+                mr = min(MR, mc - i0)
+                _micro2(kc, Ap, ip * kc * MR, Bp, jp * kc * NR, out1, out2,
+                        ic + i0, jc + j0, mr, nr, first, sgn_out)
+        ib = _fetch_add(counter, 0)
+
+
+@njit(parallel=True, **_OPTS)
+def maxplus_gemm_top2(A, B, sense, out1, out2):
+    """out1 = the max-plus product; out2 = the second largest term (sense),
+    with multiplicity, the semiring zero where fewer than two are finite."""
+    MR, NR, KC, MC, NC = _blocking2(A)
+    m, k = A.shape
+    n = B.shape[1]
+    if m * n * k <= 32768:
+        _gemm2_small(A, B, sense, out1, out2)
+        return
+    sgn = A.dtype.type(sense)
+    nblk_m = max((m + MC - 1) // MC, min(8, (m + MR - 1) // MR))
+    per = (m + nblk_m - 1) // nblk_m
+    mc_blk = ((per + MR - 1) // MR) * MR
+    nblk_m = (m + mc_blk - 1) // mc_blk
+    kc_max = min(KC, k)
+    nc_max = min(NC, n)
+    Bp = np.empty(((nc_max + NR - 1) // NR) * NR * kc_max, dtype=A.dtype)
+    nwork = min(nblk_m, _MAX_WORKERS)
+    counter = np.zeros(1, dtype=np.int64)
+    Apall = np.empty((nwork, ((mc_blk + MR - 1) // MR) * MR * kc_max),
+                     dtype=A.dtype)
+    for jc in range(0, n, NC):
+        nc = min(NC, n - jc)
+        for pc in range(0, k, KC):
+            kc = min(KC, k - pc)
+            first = pc == 0
+            last = pc + kc >= k
+            sgn_out = sense if last else 1
+            npan_b = (nc + NR - 1) // NR
+            if kc * nc >= 1 << 18:
+                for jp in prange(npan_b):
+                    _pack_b2(B, sgn, pc, kc, jc, nc, jp, Bp)
+            else:
+                for jp in range(npan_b):
+                    _pack_b2(B, sgn, pc, kc, jc, nc, jp, Bp)
+            counter[0] = 0
+            if m * nc * kc >= 1 << 20:
+                for w in prange(nwork):
+                    _gemm2_worker(A, sgn, out1, out2, Apall[w], Bp, counter,
+                                  nblk_m, mc_blk, pc, kc, jc, nc, first, sgn_out)
+            else:
+                _gemm2_worker(A, sgn, out1, out2, Apall[0], Bp, counter, nblk_m,
+                              mc_blk, pc, kc, jc, nc, first, sgn_out)

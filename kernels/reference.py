@@ -19,6 +19,11 @@ __all__ = [
     "softmax_rows",
     "lse_gemm_rows",
     "lse_matvec",
+    "maxplus_gemm_top2",
+    "lse_gemm_entries",
+    "lse_from_top2",
+    "lse_shift_exp",
+    "lse_gemm_blas_finish",
     "maxplus_closure",
     "howard_mcm",
     "karp_mcm",
@@ -58,7 +63,7 @@ def _lse_last_axis(z, eps):
         return m[..., 0]
     finite = np.isfinite(m)
     shift = np.where(finite, m, 0.0)
-    with np.errstate(under="ignore", divide="ignore"):
+    with np.errstate(under="ignore", divide="ignore", over="ignore"):
         s = np.exp((z - shift) / eps).sum(axis=-1, keepdims=True)
         res = np.where(finite, shift + eps * np.log(s), m)
     return res[..., 0]
@@ -241,3 +246,77 @@ def dag_max_reach(indptr, indices, val):
                     val[u] = max(val[u], val[succ].max())
                 state[u] = 2
                 stack.pop()
+
+
+def maxplus_gemm_top2(A, B, sense, out1, out2):
+    """out1 = the max-plus product; out2[i, j] = the second largest (sense) of
+    sense*(A[i, k] + B[k, j]) over k with multiplicity (a tie gives out2 ==
+    out1), the semiring zero where fewer than two terms are finite."""
+    sA, sB = sense * A, sense * B
+    for i0 in range(0, A.shape[0], _ROW_BLOCK):
+        blk = np.sort(sA[i0:i0 + _ROW_BLOCK, :, None] + sB[None, :, :], axis=1)
+        out1[i0:i0 + _ROW_BLOCK] = sense * blk[:, -1]
+        if blk.shape[1] > 1:
+            out2[i0:i0 + _ROW_BLOCK] = sense * blk[:, -2]
+        else:
+            out2[i0:i0 + _ROW_BLOCK] = -sense * np.inf
+
+
+def lse_gemm_entries(A, B, eps, sense, mask, out):
+    """The eps > 0 product on the entries where ``mask`` is set:
+    out[i, j] = sense*eps*log(sum_k exp(sense*(A[i, k] + B[k, j])/eps)), the
+    semiring zero where no term is finite; other entries
+    untouched, nothing written at eps = 0. (The kernel may leave out terms
+    below exp(-40) of the largest.)"""
+    if eps == 0.0:
+        return
+    for i, j in zip(*np.nonzero(mask)):
+        z = sense * (A[i].astype(np.float64) + B[:, j].astype(np.float64))
+        out[i, j] = sense * _lse_last_axis(z, eps)
+
+
+def lse_from_top2(M1, M2, eps, gap, sense, out, tie):
+    """The eps > 0 product from the two largest terms where they settle it:
+    where sense*(M1 - M2) > gap*eps (or M2 is the zero), out = M1 +
+    sense*eps*log1p(exp(-|M1 - M2|/eps)) and tie = False; elsewhere tie = True
+    and out is untouched; out = M1 where M1 is the semiring zero or eps = 0.
+    (The scaled gap is computed as the kernel does: times 1/eps while that is
+    finite, so both draw the line at the same entries.)"""
+    a = sense * M1.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        d = sense * M2.astype(np.float64) - a
+        zero = ~np.isfinite(a) | (eps == 0.0)
+        inv = 1.0 / eps if eps > 0 else np.inf
+        r = d * inv if np.isfinite(inv) else d / eps
+        settled = zero | (r < -gap)
+        val = sense * (a + eps * np.log1p(np.exp(r)))
+    val = np.where(zero, M1, val)
+    out[settled] = val[settled]
+    tie[...] = ~settled
+
+
+def lse_shift_exp(X, eps, sense, axis, shift, out):
+    """shift = max of sense*X along axis (0 for an all-zero line); out =
+    exp((sense*X - shift)/eps) in float64 (the kernel flushes terms below
+    exp(-708) to 0)."""
+    z = sense * X.astype(np.float64)
+    c = z.max(axis=axis)
+    c = np.where(np.isfinite(c), c, 0.0)
+    shift[:] = c
+    cc = c[:, None] if axis == 1 else c[None, :]
+    with np.errstate(under="ignore", over="ignore"):
+        out[...] = np.exp((z - cc) / eps)
+
+
+def lse_gemm_blas_finish(M, S, ra, cb, K, eps, sense, safe_sum, out, unsafe):
+    """out = sense*clamp(ra + cb + eps*log S, sM, sM + eps*log K) (sM =
+    sense*M; K of shape (m, n) or (1, 1)), the zero where M is; unsafe = S <
+    safe_sum where M is finite."""
+    sM = sense * M.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logK = np.log(K)
+        C = (ra[:, None] + cb[None, :]) + eps * np.log(S)
+        C = np.minimum(np.maximum(C, sM), sM + eps * logK)
+    fin = np.isfinite(sM)
+    out[...] = np.where(fin, sense * C, M)
+    unsafe[...] = fin & ~(S >= safe_sum)

@@ -415,3 +415,188 @@ def test_inner_loops_vectorise(dtype):
     for fn in (sums, terms):
         asm = fn.inspect_asm(fn.signatures[0])
         assert len(re.findall(r"vfmadd\w*pd\s+[^\n]*%[yz]mm", asm)) >= 11
+
+
+# ---------------------------------------------------------------------------
+# kernels of the product's fast paths (tropical._ops._lse_gemm)
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", GEMM_SHAPES + [(3, 70, 4)], ids=str)
+@pytest.mark.parametrize("eps", [e for e in EPSILONS if e > 0])
+@pytest.mark.parametrize("sense", SENSES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+def test_lse_gemm_entries_mpmath(dtype, sense, eps, shape):
+    """The per-entry kernel, on the listed entries only, within the kernels'
+    budget (the groups it leaves out weigh <= eps*(K-1)*4.3e-18)."""
+    m, k, n = shape
+    rng = np.random.default_rng(m * 1000 + k * 10 + n + (sense > 0) + 7)
+    A, B = _trap_product(rng, m, k, n, eps, dtype, sense)
+    mask = (np.add.outer(np.arange(m), np.arange(n)) % 2) == 0
+    out = np.full((m, n), 7.0, dtype=dtype)
+    lse.lse_gemm_entries(A, B, eps, sense, mask, out)
+    assert np.all(out[~mask] == 7.0), "entries not listed must be left untouched"
+    for i, j in zip(*np.nonzero(mask)):
+        z = [mp_sum2(A[i, kk], B[kk, j]) for kk in range(k)]
+        exact = mp_lse(z, eps, sense)
+        zf = sense * (A[i].astype(np.float64) + B[:, j].astype(np.float64))
+        b = lse_budget(zf, eps, rounded_sums=True, out_dtype=dtype)
+        assert _close(out[i, j], exact, b), (i, j, out[i, j], exact, b)
+
+
+@pytest.mark.parametrize("eps", [e for e in EPSILONS if e > 0])
+@pytest.mark.parametrize("sense", SENSES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+def test_lse_gemm_entries_twin(dtype, sense, eps):
+    rng = np.random.default_rng(17)
+    m, k, n = (8, 33, 40) if PURE_PYTHON else (70, 300, 90)
+    A = sense * rng.standard_normal((m, k))
+    B = sense * rng.standard_normal((k, n))
+    A[rng.random((m, k)) < 0.05] = -sense * np.inf
+    B[rng.random((k, n)) < 0.05] = -sense * np.inf
+    A[3] = -sense * np.inf
+    A, B = A.astype(dtype), B.astype(dtype)
+    mask = rng.random((m, n)) < 0.3
+    mask[3] = True
+    got = np.full((m, n), 7.0, dtype=dtype)
+    want = np.full((m, n), 7.0, dtype=dtype)
+    lse.lse_gemm_entries(A, B, eps, sense, mask, got)
+    with np.errstate(all="ignore"):
+        reference.lse_gemm_entries(A, B, eps, sense, mask, want)
+    b = np.zeros((m, n))
+    for i, j in zip(*np.nonzero(mask)):
+        zf = sense * (A[i].astype(np.float64) + B[:, j].astype(np.float64))
+        b[i, j] = 2 * lse_budget(zf, eps, rounded_sums=True, out_dtype=dtype)
+    _assert_within(got, want, b)
+    assert np.all(got[3] == -sense * np.inf)
+
+
+@pytest.mark.parametrize("eps", [0.0, 1e-310, 1e-8, 1e-3, 1.0])
+@pytest.mark.parametrize("sense", SENSES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+def test_lse_from_top2_twin(dtype, sense, eps):
+    """Same split into settled entries and near ties as the twin; settled
+    values equal to a rounding (log1p(e) vs e for e < exp(-gap))."""
+    from tropical.kernels import maxplus
+
+    rng = np.random.default_rng(19)
+    m, k, n = 30, 20, 40
+    A = sense * np.round(rng.standard_normal((m, k)) * 4) * max(eps, 1e-3) * 10
+    B = sense * np.round(rng.standard_normal((k, n)) * 4) * max(eps, 1e-3) * 10
+    A[rng.random((m, k)) < 0.3] = -sense * np.inf
+    A[0] = -sense * np.inf
+    A[1, 1:] = -sense * np.inf
+    A, B = A.astype(dtype), B.astype(dtype)
+    M1, M2 = np.empty((m, n), dtype), np.empty((m, n), dtype)
+    maxplus.maxplus_gemm_top2(A, B, sense, M1, M2)
+    for gap in (2.0, 24.0, 40.0):
+        got = np.full((m, n), 7.0, dtype=dtype)
+        want = got.copy()
+        tie = np.empty((m, n), np.bool_)
+        tie_ref = np.empty((m, n), np.bool_)
+        lse.lse_from_top2(M1, M2, eps, gap, sense, got, tie)
+        reference.lse_from_top2(M1, M2, eps, gap, sense, want, tie_ref)
+        assert np.array_equal(tie, tie_ref)
+        assert np.all(got[tie] == 7.0)
+        np.testing.assert_allclose(got, want, rtol=4 * np.finfo(dtype).eps, atol=0)
+        assert np.all(got[0] == -sense * np.inf) and not tie[0].any()
+        assert np.array_equal(got[1], M1[1]) and not tie[1].any()  # one finite term
+        assert np.all(sense * got[~tie] >= sense * M1[~tie])
+
+
+@pytest.mark.parametrize("eps", [1e-310, 1e-8, 1e-3, 1.0, 1e8])
+@pytest.mark.parametrize("sense", SENSES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+def test_lse_shift_exp_and_blas_finish_twin(dtype, sense, eps):
+    rng = np.random.default_rng(23)
+    m, k, n = 37, 300, 290
+    A = sense * rng.standard_normal((m, k))
+    B = sense * rng.standard_normal((k, n))
+    A[rng.random((m, k)) < 0.1] = -sense * np.inf
+    B[rng.random((k, n)) < 0.1] = -sense * np.inf
+    A[2] = -sense * np.inf
+    B[:, 5] = -sense * np.inf
+    A, B = A.astype(dtype), B.astype(dtype)
+    ea, ra = np.empty((m, k)), np.empty(m)
+    eb, cb = np.empty((k, n)), np.empty(n)
+    ea2, ra2, eb2, cb2 = np.empty_like(ea), np.empty_like(ra), np.empty_like(eb), np.empty_like(cb)
+    lse.lse_shift_exp(A, eps, sense, 1, ra, ea)
+    lse.lse_shift_exp(B, eps, sense, 0, cb, eb)
+    reference.lse_shift_exp(A, eps, sense, 1, ra2, ea2)
+    reference.lse_shift_exp(B, eps, sense, 0, cb2, eb2)
+    assert np.array_equal(ra, ra2) and np.array_equal(cb, cb2)
+    assert ra[2] == 0.0 and cb[5] == 0.0
+    # 1 ulp of exp (the kernel's fast exp) plus the rounding of its argument x
+    # (x*(1/eps) against x/eps: relative u*|x|); terms below exp(-708) flushed
+    for got, want in ((ea, ea2), (eb, eb2)):
+        with np.errstate(divide="ignore"):
+            arg = np.where(want > 0, np.abs(np.log(np.where(want > 0, want, 1.0))), 0.0)
+        tol = 2.0**-52 * (2.5 + 2 * arg) * want + np.exp(-708.0)
+        assert np.all(np.abs(got - want) <= tol)
+    S = ea @ eb
+    M = np.empty((m, n), dtype)
+    reference.maxplus_gemm(A, B, sense, M)
+    K = np.isfinite(A).astype(np.float64) @ np.isfinite(B).astype(np.float64)
+    for Kc in (K, np.full((1, 1), float(k))):
+        got, want = np.empty((m, n), dtype), np.empty((m, n), dtype)
+        un, un2 = np.empty((m, n), np.bool_), np.empty((m, n), np.bool_)
+        lse.lse_gemm_blas_finish(M, S, ra, cb, Kc, eps, sense, 1e-250, got, un)
+        with np.errstate(all="ignore"):
+            reference.lse_gemm_blas_finish(M, S, ra, cb, Kc, eps, sense, 1e-250, want, un2)
+        assert np.array_equal(un, un2)
+        fin = np.isfinite(want)
+        assert np.array_equal(got[~fin], want[~fin])
+        np.testing.assert_allclose(got[fin], want[fin], rtol=4 * np.finfo(dtype).eps,
+                                   atol=4 * np.finfo(dtype).eps * eps * math.log(k))
+        assert np.all(sense * got[fin] >= sense * M[fin])  # the clamp, bitwise
+
+
+@pytest.mark.parametrize("plan", ["top2", "blas", None])
+@pytest.mark.parametrize("eps", [e for e in EPSILONS if e > 0])
+@pytest.mark.parametrize("sense", SENSES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+def test_lse_gemm_plans_mpmath(dtype, sense, eps, plan):
+    """Both plans of the public eps > 0 product (forced, and as chosen)
+    within the documented error budget of ``tropical.matmul``, on products
+    that trap the BLAS path, with near ties and clear gaps."""
+    from naive import lse_matmul_budget, mp_abs_error, mp_matmul_exact
+
+    from tropical import _ops
+
+    rng = np.random.default_rng(29)
+    for m, k, n in [(5, 9, 6), (6, 40, 7)]:
+        A, B = _trap_product(rng, m, k, n, eps, dtype, sense)
+        out = np.empty((m, n), dtype)
+        _ops._lse_gemm(A, B, eps, sense, out, plan)
+        exact = mp_matmul_exact(A.astype(np.float64), B.astype(np.float64), eps, sense)
+        err = mp_abs_error(out, exact)
+        budget = lse_matmul_budget(A, B, out, eps, dtype)
+        assert np.all(err <= budget), (m, k, n, np.max(err / np.maximum(budget, 1e-320)))
+        M = np.empty((m, n), dtype)
+        reference.maxplus_gemm(A, B, sense, M)
+        fin = np.isfinite(M)
+        assert np.array_equal(out[~fin], M[~fin])
+        assert np.all(sense * out[fin] >= sense * M[fin])
+
+
+@pytest.mark.skipif(PURE_PYTHON, reason="too slow as plain Python")
+@pytest.mark.parametrize("eps", [1e-4, 1e-3, 1e-2, 1.0])
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+def test_lse_gemm_plans_agree_with_two_pass(dtype, eps):
+    """Larger standard normal products (near ties, BLAS underflow, both
+    plans): each plan within twice the budget of the exact two-pass kernel."""
+    from naive import lse_matmul_budget
+
+    from tropical import _ops
+
+    rng = np.random.default_rng(31)
+    m, k, n = 90, 300, 110
+    A = rng.standard_normal((m, k)).astype(dtype)
+    B = rng.standard_normal((k, n)).astype(dtype)
+    M = np.empty((m, n), dtype)
+    reference.maxplus_gemm(A, B, 1, M)
+    ref = np.empty((m, n), dtype)
+    lse.lse_gemm_rows(A, B, M, eps, 1, np.arange(m, dtype=np.int64), ref)
+    for plan in ("top2", "blas", None):
+        out = np.empty((m, n), dtype)
+        _ops._lse_gemm(A, B, eps, 1, out, plan)
+        err = np.abs(out.astype(np.float64) - ref)
+        assert np.all(err <= 2 * lse_matmul_budget(A, B, out, eps, dtype)), plan

@@ -200,3 +200,60 @@ def test_gemm_assembly_has_vector_max(dtype):
     masm = micro.inspect_asm(micro.signatures[0])
     assert len(re.findall(rf"{insn}\s+[^\n]*%[yz]mm", masm)) >= 8
     assert "gather" not in masm
+
+
+# --------------------------------------------------------------------------
+# top-2 product
+# --------------------------------------------------------------------------
+TOP2_SHAPES = SHAPES + ([] if PURE_PYTHON else [(9, 1100, 300), (5, 600, 2100)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sense", SENSES)
+@pytest.mark.parametrize("shape", TOP2_SHAPES)
+def test_gemm_top2_matches_reference(shape, sense, dtype):
+    """Largest and second largest term, exactly (integer data: many ties,
+    where the second equals the first)."""
+    for integer in (True, False):
+        A, B = _case(shape, dtype, sense, integer, seed=hash(shape) % 991)
+        out1 = np.full((shape[0], shape[2]), np.nan, dtype=dtype)
+        out2 = np.full_like(out1, np.nan)
+        ref1 = np.empty_like(out1)
+        ref2 = np.empty_like(out1)
+        maxplus.maxplus_gemm_top2(A, B, sense, out1, out2)
+        reference.maxplus_gemm_top2(A, B, sense, ref1, ref2)
+        np.testing.assert_array_equal(out1, ref1)
+        np.testing.assert_array_equal(out2, ref2)
+        # the first output is the max-plus product
+        mp = np.empty_like(out1)
+        maxplus.maxplus_gemm(A, B, sense, mp)
+        np.testing.assert_array_equal(out1, mp)
+        assert np.all(sense * out2 <= sense * out1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sense", SENSES)
+def test_gemm_top2_ties_and_zeros(sense, dtype):
+    """Ties give out2 == out1; fewer than two finite terms give the zero."""
+    zero = -np.inf * sense
+    for m, k, n in [(3, 4, 5), (40, 300, 70)]:
+        A = np.zeros((m, k), dtype=dtype)
+        B = np.full((k, n), 2.0 * sense, dtype=dtype)
+        out1 = np.empty((m, n), dtype=dtype)
+        out2 = np.empty_like(out1)
+        maxplus.maxplus_gemm_top2(A, B, sense, out1, out2)
+        assert np.all(out1 == 2.0 * sense) and np.all(out2 == 2.0 * sense)
+        # one finite term per entry: the second is the zero
+        A[:, 1:] = zero
+        maxplus.maxplus_gemm_top2(A, B, sense, out1, out2)
+        assert np.all(out1 == 2.0 * sense) and np.all(out2 == zero)
+        A[:] = zero
+        maxplus.maxplus_gemm_top2(A, B, sense, out1, out2)
+        assert np.all(out1 == zero) and np.all(out2 == zero)
+    # k = 1: a single term everywhere
+    A = np.ones((50, 1), dtype=dtype)
+    B = np.ones((1, 700), dtype=dtype)
+    out1 = np.empty((50, 700), dtype=dtype)
+    out2 = np.empty_like(out1)
+    maxplus.maxplus_gemm_top2(A, B, sense, out1, out2)
+    assert np.all(out1 == 2.0) and np.all(out2 == zero)

@@ -30,6 +30,26 @@ __all__ = ["matmul", "matvec", "lse", "softmax", "entropy", "power", "star", "id
 # subnormal term then contributes below k * 2**-1022 / 1e-250 ~ k * 1e-58
 # relative, far below one ulp. Entries below it are recomputed exactly.
 _BLAS_SAFE_SUM = 1e-250
+# The top-2 plan settles an entry without exponentials when its two largest
+# terms are more than _TOP2_GAP*eps apart (by result itemsize): the neglected
+# terms, each below exp(-gap) of the largest, move it by at most
+# eps*(K-2)*exp(-gap), about 1% of the eps*2(K-1)*u of the error budget
+# (u = 2**-53: exp(-40) = 4.2e-18; float32, u = 2**-24: exp(-24) = 3.8e-11).
+_TOP2_GAP = {8: 40.0, 4: 24.0}
+# Plan choice (_lse_gemm_plan): sampled rows and columns; products up to
+# _PLAN_SMALL multiply-adds always take the top-2 plan; an entry whose largest
+# BLAS term is below exp(_PLAN_UNSAFE_LOG) counts as unsafe (log(1e-250) =
+# -575.6, minus a margin for the sum of the other terms).
+_PLAN_ROWS = 16
+_PLAN_COLS = 256
+_PLAN_SMALL = 1 << 12
+_PLAN_UNSAFE_LOG = -570.0
+# Measured costs, in units of one max-plus product of the same dtype
+# (itemsize -> (E, G); 2 Sapphire Rapids cores, n = 1024, one and two
+# threads): E, the per-entry kernel on every entry with narrow windows
+# (small eps; sparse masks, packing included); G, the BLAS plan's
+# exponentials, float64 GEMM and final pass. The top-2 product costs ~1.9.
+_PLAN_COST = {8: (8.0, 1.0), 4: (15.0, 1.5)}
 
 
 #: doctest collects examples only from objects whose __module__ is this module;
@@ -84,10 +104,16 @@ def matmul(A, B, eps=0.0, sense="max", return_argmax=False):
     the number of finite terms: a few ulps of the scale of the data and of
     ``K*eps``, the accuracy of any summation of ``K`` terms. An entry with a
     single finite term is exactly ``A[i,k] + B[k,j]``, and ``max <= C <=
-    max + eps*log K`` holds bitwise. Entries where the shifted BLAS product
-    ``exp((A - rowmax)/eps) @ exp((B - colmax)/eps)`` is provably safe come
-    from it, the others from the exact two-pass kernel (the ``eps = 0``
-    product as shift, then a streaming sum of ``exp(. / eps) <= 1``).
+    max + eps*log K`` holds bitwise. One of two plans, whichever a cost
+    model fed with a sample of entries expects to be cheaper: (1) the two
+    largest terms ``M1 >= M2`` of every entry (a tiled pass like the max-plus
+    product); where ``M1 - M2 > 40 eps`` (24 in float32) the entry is ``M1 +
+    eps log1p(exp(-(M1 - M2)/eps))``, the other terms being negligible
+    within the bound; or (2) the max-plus product ``M`` and the shifted BLAS
+    product ``exp((A - rowmax)/eps) @ exp((B - colmax)/eps)``, clamped into
+    ``[M, M + eps log K]``, where its sum is provably safe. The remaining
+    entries (near ties, BLAS underflow) come from an exact per-entry kernel
+    (float64 maximum as shift, then a sum of ``exp(. / eps) <= 1``).
 
     Examples
     --------
@@ -147,57 +173,103 @@ def matmul(A, B, eps=0.0, sense="max", return_argmax=False):
     return (out, arg) if return_argmax else out
 
 
-def _lse_gemm(a, b, eps, s, out):
+def _lse_gemm(a, b, eps, s, out, plan=None):
     """eps > 0 product of two C-contiguous 2-D arrays into ``out``.
 
-    1. ``M``, the exact eps = 0 product (the tiled kernel).
-    2. The shifted BLAS product ``S = exp((A - r)/eps) @ exp((B - c)/eps)``
-       in float64, ``C = r + c + eps*log S``, clamped into the interval
-       ``[M, M + eps*log K]`` that the exact value lies in (``K``: number of
-       finite terms of the entry). The clamp makes an entry with a single
-       finite term exactly ``M`` and keeps ``max <= LSE`` bitwise.
-    3. Rows holding an entry with ``S < _BLAS_SAFE_SUM`` (underflow: the
-       row maximum of A and the column maximum of B at different k, far apart
-       on the scale of eps) are recomputed by the exact two-pass kernel.
+    Two plans, both within ``|C - C_exact| <= 2u (7 S + 3 |C| + eps (2 (K-1) +
+    2 log K))`` (u: unit roundoff; S: ``max|A_i.| + max|B_.j|`` over finite
+    entries; K: number of finite terms of the entry):
 
-    Both paths meet ``|C - C_exact| <= 2u (7 S + 3 |C| + eps (2 (K-1) + 2 log K))``
-    (u: unit roundoff; S: ``max|A_i.| + max|B_.j|`` over finite entries).
+    ``"top2"``
+        The two largest terms ``M1 >= M2`` of every entry (one tiled pass,
+        about twice the max-plus product). Where ``M1 - M2 > gap*eps``
+        (``gap`` = 40 in float64, 24 in float32) every term but the largest
+        two is below ``exp(-gap)`` of the largest: ``C = M1 + eps*log1p(exp(
+        -(M1 - M2)/eps))``, off by at most ``eps*(K-2)*exp(-gap)`` (about 1%
+        of the budget's ``eps`` term; rounding of ``M1 - M2`` moves the
+        threshold by ``~u*S``, covered by the budget's ``S`` term). The other
+        entries (near ties) get the exact per-entry kernel.
+    ``"blas"``
+        ``M``, the exact eps = 0 product; the shifted BLAS product ``S =
+        exp((A - r)/eps) @ exp((B - c)/eps)`` in float64, ``C = r + c +
+        eps*log S``, clamped into ``[M, M + eps*log K]`` (exact for a single
+        finite term, and ``max <= LSE`` bitwise). Entries with ``S <
+        _BLAS_SAFE_SUM`` (underflow: the row maximum of A and the column
+        maximum of B at different k, far apart on the scale of eps) get the
+        exact per-entry kernel.
+
+    ``plan=None`` picks the cheaper by a cost model fed with a sample of
+    entries (:func:`_lse_gemm_plan`).
     """
     m, k = a.shape
-    M = np.empty((m, b.shape[1]), a.dtype)
-    _kernels.get("maxplus_gemm")(a, b, s, M)
-    sa = s * a.astype(np.float64)
-    sb = s * b.astype(np.float64)
-    ra = sa.max(axis=1)
-    cb = sb.max(axis=0)
-    row_ok = np.isfinite(ra)
-    col_ok = np.isfinite(cb)
-    ra0 = np.where(row_ok, ra, 0.0)
-    cb0 = np.where(col_ok, cb, 0.0)
-    with np.errstate(under="ignore", over="ignore"):
-        ea = np.exp((sa - ra0[:, None]) / eps)
-        eb = np.exp((sb - cb0[None, :]) / eps)
-        S = ea @ eb
-    if np.isfinite(sa).all() and np.isfinite(sb).all():
-        logK = math.log(k)
+    n = b.shape[1]
+    if plan is None:
+        plan = _lse_gemm_plan(a, b, eps, s)
+    if plan == "top2":
+        M1 = np.empty((m, n), a.dtype)
+        M2 = np.empty((m, n), a.dtype)
+        _kernels.get("maxplus_gemm_top2")(a, b, s, M1, M2)
+        redo = np.empty((m, n), np.bool_)
+        _kernels.get("lse_from_top2")(M1, M2, eps, _TOP2_GAP[a.dtype.itemsize], s, out, redo)
     else:
-        K = np.isfinite(sa).astype(np.float64) @ np.isfinite(sb).astype(np.float64)
-        with np.errstate(divide="ignore"):
-            logK = np.log(K)
-    sM = s * M.astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        C = (ra0[:, None] + cb0[None, :]) + eps * np.log(S)
-        C = np.minimum(np.maximum(C, sM), sM + eps * logK)
-    C[np.isneginf(sM)] = -np.inf
-    out[...] = s * C
-    unsafe = (S < _BLAS_SAFE_SUM) & np.isfinite(sM)
-    rows = np.flatnonzero(unsafe.any(axis=1))
-    if rows.size:
-        sub_out = np.empty((rows.size, b.shape[1]), a.dtype)
-        _kernels.get("lse_gemm_rows")(np.ascontiguousarray(a[rows]), b,
-                                      np.ascontiguousarray(M[rows]), eps, s,
-                                      np.arange(rows.size, dtype=np.int64), sub_out)
-        out[rows] = sub_out
+        M = np.empty((m, n), a.dtype)
+        _kernels.get("maxplus_gemm")(a, b, s, M)
+        shift = _kernels.get("lse_shift_exp")
+        ea = np.empty((m, k))
+        ra = np.empty(m)
+        shift(a, eps, s, 1, ra, ea)
+        eb = np.empty((k, n))
+        cb = np.empty(n)
+        shift(b, eps, s, 0, cb, eb)
+        S = ea @ eb
+        del ea, eb
+        if np.isinf(a).any() or np.isinf(b).any():
+            # finite-term counts: exact in float32 below 2**24 terms
+            dt = np.float32 if k < 1 << 24 else np.float64
+            K = np.isfinite(a).astype(dt) @ np.isfinite(b).astype(dt)
+            K = K.astype(np.float64, copy=False)
+        else:
+            K = np.full((1, 1), float(k))
+        redo = np.empty((m, n), np.bool_)
+        _kernels.get("lse_gemm_blas_finish")(M, S, ra, cb, K, eps, s, _BLAS_SAFE_SUM, out, redo)
+    if redo.any():
+        _kernels.get("lse_gemm_entries")(a, b, eps, s, redo, out)
+
+
+def _lse_gemm_plan(a, b, eps, s):
+    """"top2" or "blas", whichever the cost model says is cheaper.
+
+    On a sample of up to ``_PLAN_ROWS x _PLAN_COLS`` entries (rows and
+    columns evenly spread): the share ``f_tie`` of entries the top-2 plan
+    leaves to the per-entry kernel and the share ``f_unsafe`` whose BLAS sum
+    underflows (its largest term, ``exp((M - r - c)/eps)``, below the safe
+    sum). Costs, in max-plus products: top2 ``2 + f_tie*E``, blas ``1 + G +
+    f_unsafe*E`` (:data:`_PLAN_COST`).
+    """
+    m, k = a.shape
+    n = b.shape[1]
+    if m * n * k <= _PLAN_SMALL:
+        return "top2"
+    ri = np.unique(np.linspace(0, m - 1, min(m, _PLAN_ROWS)).astype(np.int64))
+    cj = np.unique(np.linspace(0, n - 1, min(n, _PLAN_COLS)).astype(np.int64))
+    sa = np.ascontiguousarray(a[ri])
+    sb = np.ascontiguousarray(b[:, cj])
+    M1 = np.empty((ri.size, cj.size), a.dtype)
+    M2 = np.empty_like(M1)
+    _kernels.get("maxplus_gemm_top2")(sa, sb, s, M1, M2)
+    m1 = s * M1.astype(np.float64)
+    m2 = s * M2.astype(np.float64)
+    fin = np.isfinite(m1)
+    if not fin.any():
+        return "top2"
+    with np.errstate(invalid="ignore"):
+        f_tie = float(np.mean(m2[fin] >= m1[fin] - _TOP2_GAP[a.dtype.itemsize] * eps))
+        r = (s * sa.astype(np.float64)).max(axis=1)
+        c = (s * sb.astype(np.float64)).max(axis=0)
+        top = (m1 - r[:, None] - c[None, :]) / eps
+        f_unsafe = float(np.mean(~(top[fin] >= _PLAN_UNSAFE_LOG)))
+    E, G = _PLAN_COST[a.dtype.itemsize]
+    return "top2" if 2.0 + f_tie * E <= 1.0 + G + f_unsafe * E else "blas"
 
 
 @_public

@@ -18,7 +18,7 @@ def _calls(dtype):
     B = np.arange(8, dtype=dtype).reshape(4, 2) / 5
     x = np.arange(4, dtype=dtype) / 3
     sq = np.full((3, 3), -np.inf, dtype=dtype)
-    M = np.empty((3, 2), dtype)
+    M = (A[:, :, None] + B[None, :, :]).max(axis=1)  # the eps = 0 product of A and B
     return {
         "maxplus_gemm": (A, B, 1, M),
         "maxplus_gemm_argmax": (A, B, 1, np.empty((3, 2), dtype), np.empty((3, 2), np.int64)),
@@ -27,6 +27,14 @@ def _calls(dtype):
         "softmax_rows": (A, 0.5, 1, np.empty_like(A)),
         "lse_gemm_rows": (A, B, M, 0.5, 1, np.arange(3, dtype=np.int64), np.empty((3, 2), dtype)),
         "lse_matvec": (A, x, 0.5, 1, np.empty(3, dtype)),
+        "maxplus_gemm_top2": (A, B, 1, np.empty((3, 2), dtype), np.empty((3, 2), dtype)),
+        "lse_gemm_entries": (A, B, 0.5, 1, np.ones((3, 2), np.bool_),
+                             np.empty((3, 2), dtype)),
+        "lse_from_top2": (M, M, 0.5, 40.0, 1, np.empty((3, 2), dtype), np.empty((3, 2), np.bool_)),
+        "lse_shift_exp": (A, 0.5, 1, 1, np.empty(3), np.empty((3, 4))),
+        "lse_gemm_blas_finish": (M, np.ones((3, 2)), np.zeros(3), np.zeros(2), np.ones((1, 1)),
+                                 0.5, 1, 1e-250, np.empty((3, 2), dtype),
+                                 np.empty((3, 2), np.bool_)),
         "maxplus_closure": (sq, 1, np.empty_like(sq)),
         # graph kernels: float64 weights and int64 CSR indices whatever ``dtype``
         "howard_mcm": (np.array([0, 1, 2]), np.array([1, 0]), np.array([1.0, 2.0]), 10, 0.0,
