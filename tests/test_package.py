@@ -147,8 +147,10 @@ def test_jit_and_numpy_twins_agree(tmp_path):
 
 
 # ---- CLI --------------------------------------------------------------------------
+# ``tropical check`` runs the commutative diagram (tests/test_diagram.py covers it
+# in depth); ``tropical selfcheck`` keeps the kernel identities of the former check.
 def test_cli_check_text():
-    proc = run_cli("check")
+    proc = run_cli("check", "--points", "64")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "tropical check" in out
@@ -159,9 +161,11 @@ def test_cli_check_text():
 
 
 def test_cli_check_json():
-    proc = run_cli("check", "--json", "--eps", "1", "0.01", "0.001")
+    proc = run_cli("check", "--json", "--eps", "1", "0.01", "0.001", "--points", "64")
     assert proc.returncode == 0, proc.stderr
-    entries = json.loads(proc.stdout)
+    report = json.loads(proc.stdout)
+    assert report["ok"] is True and report["complete"] is True
+    entries = report["rows"]
     assert isinstance(entries, list) and len(entries) > 5
     for entry in entries:
         assert set(entry) >= {"name", "measured", "bound", "ok"}
@@ -173,11 +177,22 @@ def test_cli_check_with_model(tmp_path):
     rng = np.random.default_rng(1)
     good = tmp_path / "good.npz"
     np.savez(good, W=rng.normal(size=(12, 3)), b=rng.normal(size=12))
-    proc = run_cli("check", "--json", "--model", str(good))
+    proc = run_cli("check", "--json", "--model", str(good), "--points", "64")
     assert proc.returncode == 0, proc.stderr
-    assert all(e["ok"] for e in json.loads(proc.stdout))
+    assert all(e["ok"] for e in json.loads(proc.stdout)["rows"])
 
 
+def test_cli_check_broken_model_exits_1(tmp_path):
+    rng = np.random.default_rng(2)
+    W, b = rng.normal(size=(10, 2)), rng.normal(size=10)
+    bad = tmp_path / "broken.npz"   # PDE data off the dictionary y = 2t w, g = -b - t|w|^2
+    np.savez(bad, W=W, b=b, y=2 * W, g=-b - (W ** 2).sum(1) + 1e-4, t=1.0)
+    proc = run_cli("check", "--model", str(bad), "--points", "64")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FAIL" in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["check", "selfcheck"])
 @pytest.mark.parametrize("arrays,msg", [
     ({"X": np.zeros((3, 2))}, "lacks arrays"),
     ({"W": np.zeros((3, 2)), "b": np.zeros(4)}, "W must be (N, d) and b (N,)"),
@@ -186,12 +201,13 @@ def test_cli_check_with_model(tmp_path):
     ({"W": np.array([[0.0, -np.inf]]), "b": np.zeros(1)}, "finite"),
     ({"W": np.zeros((3, 2)), "b": np.zeros(3), "eps": np.array([-1.0])}, "eps must be >= 0"),
 ])
-def test_cli_check_bad_model(tmp_path, arrays, msg):
+def test_cli_check_bad_model(tmp_path, command, arrays, msg):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
-    proc = run_cli("check", "--model", str(path))
+    proc = run_cli(command, "--model", str(path))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "tropical: error:" in proc.stderr and msg in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_cli_check_missing_file_and_bad_eps(tmp_path):
@@ -201,6 +217,17 @@ def test_cli_check_missing_file_and_bad_eps(tmp_path):
     assert proc.returncode == 2 and "--eps must be >= 0" in proc.stderr
     proc = run_cli("check", "--eps", "nan")
     assert proc.returncode == 2 and "NaN" in proc.stderr
+
+
+def test_cli_selfcheck_kernel_identities():
+    proc = run_cli("selfcheck", "--eps", "1", "0.01", "0.001")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith("tropical selfcheck")
+    held, total = lines[-1].split()[0].split("/")
+    assert held == total and int(total) > 5
+    proc = run_cli("selfcheck", "--json")
+    assert proc.returncode == 0 and all(e["ok"] for e in json.loads(proc.stdout))
 
 
 def test_cli_info_and_usage():

@@ -40,9 +40,17 @@ _LAZY = {
     "TropicalPolynomial": "polynomial",
     "TropicalRational": "polynomial",
     "parse": "_parse",
+    "Network": "nets",
     "ParseError": "_parse",
+    "LSELayer": "views.network",
+    "attention": "views.network",
+    "HopfCole": "views.pde",
+    "EntropicLP": "views.convex",
+    "check": "diagram",
+    "DiagramReport": "diagram",
 }
-_SUBMODULES = {"semiring", "kernels", "polynomial", "geometry", "symbolic", "linalg"}
+_SUBMODULES = {"semiring", "kernels", "polynomial", "geometry", "symbolic", "linalg", "nets", "views",
+               "diagram"}
 
 __all__ = ["__version__", *sorted(_LAZY)]
 

@@ -1,6 +1,7 @@
-"""``tropical check`` on an LSE layer: the kernel identities of the semiring family.
+"""``tropical selfcheck``: the kernel identities of the semiring family on an LSE layer.
 
-Until the commutative-diagram checker lands, the main job checks, on a model
+(``tropical check`` runs the commutative diagram, :mod:`tropical.diagram`.)
+This checks, on a model
 ``f_eps(x) = LSE_eps(W x + b)`` (the bundled default or an ``.npz`` with
 arrays ``W`` (N, d) and ``b`` (N,)), every identity the kernels must satisfy,
 each measured discrepancy next to its proven bound:
@@ -19,12 +20,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from importlib import resources
 
 import numpy as np
 
 from . import _ops
-from ._validate import as_semiring_array, check_eps
 
 __all__ = ["CheckResult", "run_checks", "load_model"]
 
@@ -47,24 +46,26 @@ class CheckResult:
                 "ok": self.ok, "detail": self.detail}
 
 
+#: temperatures of the self-check when the model stores a single eps
+DEFAULT_EPS = np.array([1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001])
+
+
 def load_model(path=None):
-    """``(W, b, eps_grid)`` from an ``.npz`` (no pickle) or the bundled default."""
-    if path is None:
-        ref = resources.files("tropical") / "data" / "default_model.npz"
-        with resources.as_file(ref) as p, np.load(p, allow_pickle=False) as z:
-            return z["W"].copy(), z["b"].copy(), z["eps"].copy()
-    with np.load(path, allow_pickle=False) as z:
-        missing = {"W", "b"} - set(z.files)
-        if missing:
-            raise ValueError(f"model file {path} lacks arrays {sorted(missing)} (has {z.files})")
-        W = as_semiring_array(z["W"], "W", min_ndim=2)
-        b = as_semiring_array(z["b"], "b", min_ndim=1)
-        eps = z["eps"].copy() if "eps" in z.files else np.array([1.0, 0.1, 0.01, 0.001])
-    if W.ndim != 2 or b.shape != (W.shape[0],):
-        raise ValueError(f"model file {path}: W must be (N, d) and b (N,), got {W.shape} and {b.shape}")
-    if not (np.isfinite(W).all() and np.isfinite(b).all()):
-        raise ValueError(f"model file {path}: W and b must be finite")
-    return W, b, np.array([check_eps(float(e), "eps") for e in eps])
+    """``(W, b, eps_grid)`` from an ``.npz`` (no pickle) or the bundled default.
+
+    The file's ``eps`` is the grid when it holds several values; a single
+    stored eps (the layer's temperature) is added to :data:`DEFAULT_EPS`.
+    """
+    from .diagram import load_model as _load
+
+    data = _load(path)
+    grid = DEFAULT_EPS
+    if "eps" in data:
+        e = data["eps"]
+        grid = e if e.size > 1 else np.unique(np.concatenate([grid, e[e > 0]]))[::-1]
+    if grid.size == 0:
+        raise ValueError("eps: no temperature to check")
+    return data["W"], data["b"], grid
 
 
 def _ulp(x):

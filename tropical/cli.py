@@ -1,4 +1,4 @@
-"""The ``tropical`` command line: ``check``, ``warmup`` and ``info``."""
+"""The ``tropical`` command line: ``check``, ``selfcheck``, ``warmup`` and ``info``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,50 @@ import sys
 __all__ = ["main"]
 
 
+def _points_arg(value):
+    """``--points``: a count (int >= 1) or a ``.npy`` file of shape (P, d)."""
+    try:
+        n = int(value)
+    except ValueError:
+        import numpy as np
+
+        try:
+            pts = np.load(value, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"--points {value!r}: neither a count nor a readable .npy ({exc})") \
+                from None
+        return None, pts
+    if n < 1:
+        raise ValueError(f"--points must be >= 1, got {n}")
+    return n, None
+
+
 def _cmd_check(args) -> int:
+    from . import diagram
+
+    model = diagram.load_model(args.model)
+    npoints, pts = _points_arg(args.points) if args.points is not None else (256, None)
+    if pts is not None and (pts.ndim != 2 or pts.shape[1] != model["W"].shape[1]):
+        raise ValueError(f"--points: the array must have shape (P, {model['W'].shape[1]}), "
+                         f"got {pts.shape}")
+    kwargs = {"eps": args.eps, "x": pts, "npoints": npoints or 256}
+    if args.t is not None:
+        model["t"] = args.t
+    report = diagram.check(model, **kwargs)
+    if args.json:
+        print(report.to_json())
+    else:
+        print(report)
+    if args.plot:
+        report.plot(args.plot)
+        if not args.json:
+            print(f"plot written to {args.plot}")
+    if not report.complete:
+        return 130
+    return 0 if report.ok else 1
+
+
+def _cmd_selfcheck(args) -> int:
     from . import _selfcheck
 
     W, b, eps_grid = _selfcheck.load_model(args.model)
@@ -16,7 +59,7 @@ def _cmd_check(args) -> int:
         eps_grid = args.eps
     source = args.model or "bundled default model"
     if not args.json:
-        print(f"tropical check: LSE layer f(x) = LSE_eps(W x + b) from {source}, "
+        print(f"tropical selfcheck: LSE layer f(x) = LSE_eps(W x + b) from {source}, "
               f"N={W.shape[0]} terms, d={W.shape[1]}")
     results = _selfcheck.run_checks(W, b, eps_grid)
     print(_selfcheck.report(results, as_json=args.json))
@@ -54,11 +97,20 @@ def _cmd_info(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tropical", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("check", help="check the semiring identities on a model")
+    p = sub.add_parser("check", help="check the commutative diagram of the four views")
+    p.add_argument("--model", help=".npz with arrays W (N, d) and b (N,), optional y, g, t, eps; "
+                                   "default: bundled model")
+    p.add_argument("--eps", type=float, nargs="+", help="temperatures > 0 to sweep")
+    p.add_argument("--points", help="number of sample points (default 256) or a .npy (P, d)")
+    p.add_argument("--t", type=float, help="time of the PDE view (default: the model's, else 1)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--plot", metavar="FILE.png", help="plot the vertical gaps against eps")
+    p.set_defaults(func=_cmd_check)
+    p = sub.add_parser("selfcheck", help="check the kernel identities of the semiring on a model")
     p.add_argument("--model", help=".npz with arrays W (N, d) and b (N,); default: bundled model")
     p.add_argument("--eps", type=float, nargs="+", help="temperatures to check")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(func=_cmd_check)
+    p.set_defaults(func=_cmd_selfcheck)
     p = sub.add_parser("warmup", help="compile or load every kernel")
     p.set_defaults(func=_cmd_warmup)
     p = sub.add_parser("info", help="versions and run-time settings")
@@ -68,21 +120,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "eps", None):
-        from ._validate import check_eps
+    from ._validate import check_eps
 
-        try:
+    try:
+        if getattr(args, "eps", None):
             args.eps = [check_eps(e, "--eps") for e in args.eps]
-        except (TypeError, ValueError) as exc:
-            print(f"tropical: error: {exc}", file=sys.stderr)
-            return 2
+            if args.command == "check" and not any(e > 0 for e in args.eps):
+                raise ValueError("--eps: give at least one temperature > 0 "
+                                 "(eps = 0 is always checked)")
+        if getattr(args, "t", None) is not None:
+            if not check_eps(args.t, "--t") > 0:
+                raise ValueError(f"--t must be > 0, got {args.t}")
+    except (TypeError, ValueError) as exc:
+        print(f"tropical: error: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except BrokenPipeError:  # e.g. `tropical check --json | head`
         sys.stderr.close()
         return 0
-    except (OSError, ValueError) as exc:
-        print(f"tropical: error: {exc}", file=sys.stderr)
+    except (OSError, ValueError, TypeError, ImportError) as exc:
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"tropical: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -1,0 +1,171 @@
+"""The network view: LSELayer and attention (MATH.md sections 2 and 4)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+from tropical.views.network import LSELayer, attention
+
+
+U = np.finfo(np.float64).eps / 2
+
+
+def random_layer(rng, N=7, d=3, eps=0.3):
+    return LSELayer(rng.normal(size=(N, d)), rng.normal(size=N), eps)
+
+
+def mp_lse(W, b, x, eps):
+    with mpmath.workdps(50):
+        z = [mpmath.fsum(mpmath.mpf(float(w)) * mpmath.mpf(float(v)) for w, v in zip(row, x))
+             + mpmath.mpf(float(bj)) for row, bj in zip(W, b)]
+        s = mpmath.fsum(mpmath.exp(zj / eps) for zj in z)
+        f = eps * mpmath.log(s)
+        pi = [mpmath.exp(zj / eps) / s for zj in z]
+        return f, pi
+
+
+def test_call_gibbs_against_mpmath(rng):
+    for eps in (1e-3, 0.1, 1.0, 1e3):
+        layer = random_layer(rng, eps=eps)
+        X = rng.normal(size=(5, 3)) * 3
+        f, pi = layer(X), layer.gibbs(X)
+        for i, x in enumerate(X):
+            fm, pim = mp_lse(layer.W, layer.b, x, eps)
+            scale = float(np.max(np.abs(layer.preactivations(x)))) + eps * math.log(layer.N)
+            assert abs(f[i] - float(fm)) <= 16 * U * scale * (layer.d + 2)
+            assert np.abs(pi[i] - np.array([float(p) for p in pim])).max() <= \
+                math.expm1(8 * U * scale * (layer.d + 2) / eps) * 2 + 16 * U
+
+
+def test_grad_is_gibbs_times_W_exactly(rng):
+    layer = random_layer(rng)
+    X = rng.normal(size=(4, 6, 3))
+    assert np.array_equal(layer.grad(X), layer.gibbs(X) @ layer.W)
+    assert layer.grad(X).shape == (4, 6, 3)
+
+
+def test_grad_and_hessian_against_finite_differences(rng):
+    eps = 0.5
+    layer = random_layer(rng, eps=eps)
+    W = layer.W
+    diam = max(np.linalg.norm(a - c) for a in W for c in W)
+    h = 1e-4
+    for x in rng.normal(size=(5, 3)):
+        fx = abs(float(layer(x))) + 1
+        for k in range(3):
+            e = np.zeros(3)
+            e[k] = h
+            fd = (layer(x + e) - layer(x - e)) / (2 * h)
+            # truncation h^2/6 |f'''| with |f'''| <= diam^3/eps^2, rounding 4u|f|/(2h)
+            bound = h * h / 6 * diam ** 3 / eps ** 2 + 4 * U * fx / h
+            assert abs(fd - layer.grad(x)[k]) <= bound
+            fdH = (layer.grad(x + e) - layer.grad(x - e)) / (2 * h)
+            boundH = h * h / 6 * 4 * diam ** 4 / eps ** 3 + 8 * U * np.abs(W).max() / h
+            assert np.abs(fdH - layer.hessian(x)[k]).max() <= boundH
+
+
+def test_hessian_psd_and_covariance(rng):
+    layer = random_layer(rng, N=9, d=4, eps=0.05)
+    H = layer.hessian(rng.normal(size=(20, 4)))
+    assert H.shape == (20, 4, 4)
+    assert np.allclose(H, np.swapaxes(H, -1, -2))
+    lam = np.linalg.eigvalsh(H)
+    assert (lam >= -1e-12 * np.abs(lam).max()).all()
+
+
+def test_eps_zero_everywhere():
+    layer = LSELayer([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]], [0.0, 0.0, -5.0], eps=0.0)
+    X = np.array([[2.0, 0.0], [0.0, 0.0], [-3.0, 1.0]])
+    assert np.array_equal(layer(X), [2.0, 0.0, 3.0])
+    assert np.array_equal(layer.gibbs(X), [[1, 0, 0], [0.5, 0.5, 0], [0, 1, 0]])
+    assert np.array_equal(layer.grad(X), [[1, 0], [0, 0], [-1, 0]])
+    H = layer.hessian(X)
+    assert np.array_equal(H[0], np.zeros((2, 2))) and np.array_equal(H[2], np.zeros((2, 2)))
+    # tie between (1,0) and (-1,0) at x=0: infinite curvature along x1 only
+    assert H[1, 0, 0] == np.inf and H[1, 1, 1] == 0 and H[1, 0, 1] == 0
+
+
+def test_tropical_equals_eps_zero(rng):
+    layer = random_layer(rng, N=11, d=2, eps=0.2)
+    X = rng.normal(size=(50, 2)) * 4
+    assert np.array_equal(layer.tropical()(X), layer.with_eps(0.0)(X))
+    assert layer.tropical().sense == "max"
+
+
+def test_to_pde_and_back(rng):
+    layer = random_layer(rng, eps=0.07)
+    for t in (0.3, 1.0, 2.5):
+        pde = layer.to_pde(t)
+        back = pde.to_network(t)
+        assert np.allclose(back.W, layer.W, rtol=4 * U, atol=0)
+        assert np.allclose(back.b, layer.b, rtol=0, atol=64 * U * (1 + np.abs(layer.b).max()
+                                                                    + t * (layer.W ** 2).sum(1).max()))
+        X = rng.normal(size=(9, 3))
+        q = (X ** 2).sum(1) / (4 * t)
+        assert np.allclose(layer(X) + pde.u(X, t), q, rtol=0, atol=1e-12)
+
+
+def test_to_convex(rng):
+    layer = random_layer(rng, eps=0.2)
+    cvx = layer.to_convex()
+    X = rng.normal(size=(6, 3))
+    assert np.allclose(cvx.value(X), layer(X), rtol=0, atol=1e-12)
+
+
+def test_json_and_npz_round_trip(rng, tmp_path):
+    layer = random_layer(rng, eps=1e-3)
+    assert LSELayer.from_json(layer.to_json()) == layer
+    path = tmp_path / "layer.npz"
+    layer.save(path)
+    assert LSELayer.load(path) == layer
+    assert LSELayer.load(path, eps=0.5).eps == 0.5
+    with pytest.raises(ValueError, match="not the JSON"):
+        LSELayer.from_json(json.dumps({"type": "x"}))
+    assert repr(layer) == "LSELayer(N=7, d=3, eps=0.001)"
+
+
+def test_immutable_and_validation(rng):
+    layer = random_layer(rng)
+    with pytest.raises(ValueError):
+        layer.W[0, 0] = 1.0
+    with pytest.raises(ValueError, match="NaN"):
+        LSELayer([[np.nan]], [0.0])
+    with pytest.raises(ValueError, match="shape"):
+        LSELayer([[1.0, 2.0]], [0.0, 1.0])
+    with pytest.raises(ValueError, match=">= 0"):
+        LSELayer([[1.0]], [0.0], eps=-1)
+    with pytest.raises(ValueError, match=r"\(\.\.\., 3\)"):
+        layer(np.zeros(2))
+
+
+def test_no_overflow_far_away(rng):
+    layer = random_layer(rng, eps=1e-6)
+    x = np.full(3, 1e6)
+    assert np.isfinite(layer(x)) and np.isfinite(layer.gibbs(x)).all()
+
+
+@pytest.mark.parametrize("eps", [1e-4, 0.1, 1.0, 8.0, 1e3])
+def test_attention_is_the_gibbs_average(rng, eps):
+    Q = rng.normal(size=(2, 5, 4))
+    K = rng.normal(size=(7, 4))
+    V = rng.normal(size=(7, 3))
+    S = Q @ K.T / eps
+    S = S - S.max(axis=-1, keepdims=True)
+    P = np.exp(S)
+    plain = (P / P.sum(axis=-1, keepdims=True)) @ V
+    got = attention(Q, K, V, eps)
+    # the weights agree to a few ulps relative to exp of a rounded exponent
+    tol = 64 * U * (1 + np.abs(Q @ K.T).max() / eps) * np.abs(V).sum(0).max()
+    assert np.abs(got - plain).max() <= tol
+    assert got.shape == (2, 5, 3)
+
+
+def test_attention_hard_limit():
+    K = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    V = np.array([[1.0], [2.0], [4.0]])
+    assert np.array_equal(attention([[3.0, 0.0]], K, V, 0.0), [[2.5]])

@@ -1,0 +1,327 @@
+r"""The network view: one log-sum-exp layer ``f_eps(x) = LSE_eps(W x + b)``.
+
+Conventions of ``../shared/design/MATH.md`` section 2: ``W`` has shape
+``(N, d)`` (rows ``w_j``), ``b`` shape ``(N,)``, the temperature ``eps >= 0``.
+
+* ``f_eps(x) = eps * log sum_j exp((w_j.x + b_j)/eps)``; ``f_0(x) = max_j (w_j.x + b_j)``;
+* Gibbs weights ``pi(x) = softmax((W x + b)/eps)`` (``eps = 0``: uniform on the
+  argmax set), ``pi_j = d f_eps / d b_j``;
+* ``grad f_eps = sum_j pi_j w_j`` and ``Hess f_eps = Cov_pi(w)/eps`` (PSD).
+
+Every log-sum-exp and softmax goes through :func:`tropical.lse` and
+:func:`tropical.softmax` (max-shifted: no overflow at any ``eps``), so
+``eps = 0`` is a value of the parameter, not a separate code path.
+
+Examples
+--------
+>>> import numpy as np
+>>> from tropical.views.network import LSELayer
+>>> layer = LSELayer([[1.0], [-1.0]], [0.0, 0.0], eps=0.0)   # |x|
+>>> layer([[-2.0], [3.0]])
+array([2., 3.])
+>>> round(float(layer.with_eps(1.0)([0.0])), 12)   # log 2
+0.69314718056
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .. import _ops
+from .._validate import as_semiring_array, check_eps
+
+__all__ = ["LSELayer", "attention"]
+
+_U = np.finfo(np.float64).eps / 2  # unit roundoff of float64
+
+
+def _finite_matrix(W, name="W"):
+    W = np.asarray(as_semiring_array(W, name, float32_ok=False), dtype=np.float64)
+    if W.ndim == 1:
+        W = W[:, None]
+    if W.ndim != 2 or W.shape[0] == 0 or W.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (N, d) with N, d >= 1, got {W.shape}")
+    if not np.isfinite(W).all():
+        raise ValueError(f"{name} must be finite")
+    return W
+
+
+def _check_time(t):
+    t = check_eps(t, "t")
+    if t <= 0:
+        raise ValueError(f"t must be > 0, got {t}")
+    return t
+
+
+class LSELayer:
+    """A log-sum-exp layer ``f_eps(x) = LSE_eps(W x + b)`` (immutable).
+
+    Parameters
+    ----------
+    W : array_like, shape (N, d)
+        The rows ``w_j`` (a 1-D array means ``d = 1``); finite.
+    b : array_like, shape (N,)
+        Biases, finite.
+    eps : float, default 0.0
+        Temperature ``>= 0``; ``0`` is the tropical layer ``max_j (w_j.x + b_j)``.
+
+    Attributes
+    ----------
+    W, b : ndarray, read-only
+    eps : float
+    N, d : int
+        Number of terms and of input dimensions.
+
+    Examples
+    --------
+    >>> from tropical.views.network import LSELayer
+    >>> layer = LSELayer([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0], eps=0.5)
+    >>> layer
+    LSELayer(N=2, d=2, eps=0.5)
+    >>> layer.gibbs([0.0, 0.0]), layer.grad([0.0, 0.0])
+    (array([0.5, 0.5]), array([0.5, 0.5]))
+    >>> print(layer.tropical())
+    max(y, x)
+    """
+
+    __slots__ = ("_W", "_b", "_eps")
+
+    def __init__(self, W, b, eps=0.0):
+        W = _finite_matrix(W)
+        b = np.asarray(as_semiring_array(b, "b", float32_ok=False), dtype=np.float64)
+        if b.ndim == 0:
+            b = b[None]
+        if b.shape != (W.shape[0],):
+            raise ValueError(f"b must have shape ({W.shape[0]},) to match W {W.shape}, got {b.shape}")
+        if not np.isfinite(b).all():
+            raise ValueError("b must be finite")
+        W = W.copy()
+        b = b.copy()
+        W.flags.writeable = False
+        b.flags.writeable = False
+        self._W, self._b, self._eps = W, b, check_eps(eps)
+
+    # -- data -------------------------------------------------------------------
+    @property
+    def W(self) -> np.ndarray:
+        return self._W
+
+    @property
+    def b(self) -> np.ndarray:
+        return self._b
+
+    @property
+    def eps(self) -> float:
+        return self._eps
+
+    @property
+    def N(self) -> int:
+        return self._W.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self._W.shape[1]
+
+    def with_eps(self, eps):
+        """The same layer at temperature ``eps``."""
+        return LSELayer(self._W, self._b, eps)
+
+    def __repr__(self):
+        return f"LSELayer(N={self.N}, d={self.d}, eps={self._eps!r})"
+
+    def __eq__(self, other):
+        if not isinstance(other, LSELayer):
+            return NotImplemented
+        return (self._eps == other._eps and np.array_equal(self._W, other._W)
+                and np.array_equal(self._b, other._b))
+
+    def __hash__(self):
+        return hash((self._eps, self._W.tobytes(), self._b.tobytes()))
+
+    # -- evaluation ---------------------------------------------------------------
+    def _points(self, x):
+        X = np.asarray(as_semiring_array(x, "x", float32_ok=False), dtype=np.float64)
+        if self.d == 1 and (X.ndim == 0 or X.shape[-1] != 1):
+            X = X[..., None]
+        if X.ndim == 0 or X.shape[-1] != self.d:
+            raise ValueError(f"x must have shape (..., {self.d}), got {np.shape(x)}")
+        if not np.isfinite(X).all():
+            raise ValueError("x must be finite")
+        return X
+
+    def preactivations(self, x) -> np.ndarray:
+        """``z = W x + b`` at points ``x`` of shape (..., d): shape (..., N)."""
+        return self._points(x) @ self._W.T + self._b
+
+    def __call__(self, x):
+        """``f_eps(x)`` at points ``x`` of shape (..., d); returns shape (...)."""
+        out = _ops.lse(self.preactivations(x), self._eps)
+        return out
+
+    def gibbs(self, x) -> np.ndarray:
+        """Gibbs weights ``pi(x) = softmax((W x + b)/eps)``, shape (..., N).
+
+        At ``eps = 0``: uniform on the set of terms attaining the maximum
+        (the limit of ``pi`` as ``eps -> 0`` at fixed ``x``).
+        """
+        return _ops.softmax(self.preactivations(x), self._eps)
+
+    def grad(self, x) -> np.ndarray:
+        """``grad f_eps(x) = sum_j pi_j(x) w_j = gibbs(x) @ W``, shape (..., d).
+
+        At ``eps = 0`` and a tie this is the barycentre of the tied ``w_j``,
+        an element of the subdifferential of ``f_0``.
+        """
+        return self.gibbs(x) @ self._W
+
+    def hessian(self, x) -> np.ndarray:
+        """``Hess f_eps(x) = Cov_pi(w)/eps``, shape (..., d, d); positive semidefinite.
+
+        ``Cov_pi(w) = sum_j pi_j (w_j - m)(w_j - m)^T`` with ``m = grad f_eps(x)``
+        (centred, so no cancellation). At ``eps = 0`` the layer is piecewise
+        affine: the Hessian is ``0`` where the argmax is unique (or where all
+        tied terms share the same ``w_j``). At a tie between distinct ``w_j``
+        ``f_0`` has a kink; the value returned there is the limit of
+        ``Cov_pi(w)/eps`` as ``eps -> 0`` at that fixed ``x``: ``+inf``
+        (``-inf``) where the covariance of the tied ``w_j`` under the uniform
+        weights is positive (negative), ``0`` where it vanishes. (The
+        distributional Hessian of ``f_0`` is a measure carried by the tropical
+        hypersurface.)
+        """
+        pi = self.gibbs(x)
+        m = pi @ self._W
+        Wc = self._W - m[..., None, :]
+        cov = np.einsum("...j,...jk,...jl->...kl", pi, Wc, Wc)
+        if self._eps > 0:
+            with np.errstate(over="ignore"):
+                return cov / self._eps
+        scale = float(np.max(self._W * self._W)) if self._W.size else 0.0
+        tol = 16 * self.N * _U * scale
+        out = np.zeros_like(cov)
+        big = np.abs(cov) > tol
+        out[big] = np.copysign(np.inf, cov[big])
+        return out
+
+    # -- other views --------------------------------------------------------------
+    def tropical(self):
+        """The ``eps = 0`` layer as a :class:`~tropical.TropicalPolynomial` (max sense).
+
+        Monomials ``(w_j, b_j)``; equal rows are merged with max.
+        """
+        from ..polynomial import TropicalPolynomial
+
+        return TropicalPolynomial(self._W, self._b, "max")
+
+    def to_pde(self, t=1.0):
+        """The PDE view at time ``t``: ``HopfCole(y, g, eps)`` with the exact dictionary.
+
+        ``y_j = 2 t w_j`` and ``g_j = -b_j - t |w_j|^2``, so that
+        ``f_eps(x) + u_eps(x, t) = |x|^2/(4t)`` for every ``eps >= 0``
+        (MATH.md section 2).
+        """
+        from .pde import HopfCole
+
+        y, g = self.pde_data(t)
+        return HopfCole(y, g, self._eps)
+
+    def pde_data(self, t=1.0):
+        """``(y, g)`` of the dictionary: ``y = 2 t W``, ``g = -b - t |w_j|^2``."""
+        t = _check_time(t)
+        return (2.0 * t) * self._W, -self._b - t * np.einsum("jk,jk->j", self._W, self._W)
+
+    def to_convex(self):
+        """The convex view: ``EntropicLP(W, b, eps)``, whose value is ``f_eps``."""
+        from .convex import EntropicLP
+
+        return EntropicLP(self._W, self._b, self._eps)
+
+    # -- persistence --------------------------------------------------------------
+    def to_json(self) -> str:
+        """JSON text holding ``W``, ``b`` and ``eps`` exactly (floats round-trip)."""
+        return json.dumps({"type": "LSELayer", "W": self._W.tolist(), "b": self._b.tolist(),
+                           "eps": self._eps})
+
+    @classmethod
+    def from_json(cls, text):
+        """Inverse of :meth:`to_json`.
+
+        Examples
+        --------
+        >>> from tropical.views.network import LSELayer
+        >>> layer = LSELayer([[0.1, 0.2], [0.3, -0.7]], [1.0, 0.0], eps=0.01)
+        >>> LSELayer.from_json(layer.to_json()) == layer
+        True
+        """
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("type") != "LSELayer":
+            raise ValueError("not the JSON of an LSELayer")
+        missing = {"W", "b", "eps"} - set(data)
+        if missing:
+            raise ValueError(f"LSELayer JSON lacks {sorted(missing)}")
+        return cls(data["W"], data["b"], data["eps"])
+
+    def save(self, path):
+        """Write ``W``, ``b``, ``eps`` to an ``.npz`` file (no pickle)."""
+        np.savez(path, W=self._W, b=self._b, eps=np.float64(self._eps))
+
+    @classmethod
+    def load(cls, path, eps=None):
+        """Read a layer saved by :meth:`save` (``allow_pickle=False``).
+
+        ``eps`` overrides the stored temperature (default: stored, else 0).
+        A scalar stored ``eps`` is used; an array of several is not a layer
+        temperature and needs ``eps``.
+        """
+        with np.load(path, allow_pickle=False) as z:
+            missing = {"W", "b"} - set(z.files)
+            if missing:
+                raise ValueError(f"{path} lacks arrays {sorted(missing)} (has {z.files})")
+            W, b = z["W"], z["b"]
+            if eps is None:
+                eps = float(z["eps"]) if "eps" in z.files and z["eps"].size == 1 else 0.0
+        return cls(W, b, eps)
+
+
+def attention(Q, K, V, eps=1.0):
+    """Attention ``softmax(Q K^T / eps) V`` as a Gibbs average (MATH.md section 4).
+
+    Row ``i`` of the result is ``sum_j pi_j(q_i) v_j`` where ``pi`` are the
+    Gibbs weights of the :class:`LSELayer` with rows ``k_j`` and biases ``0``
+    at temperature ``eps`` (``eps = 0``: the average of the ``v_j`` whose key
+    scores highest, hard attention).
+
+    Parameters
+    ----------
+    Q : array_like, shape (..., m, d) or (d,)
+        Queries.
+    K : array_like, shape (n, d)
+        Keys (the rows of the layer).
+    V : array_like, shape (n, dv) or (n,)
+        Values.
+    eps : float, default 1.0
+        Temperature ``>= 0`` (``sqrt(d)`` gives the usual scaled dot product).
+
+    Returns
+    -------
+    ndarray, shape (..., m, dv) (leading shape of ``Q`` with ``V``'s trailing)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tropical.views.network import attention
+    >>> K = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> V = np.array([[10.0], [20.0]])
+    >>> attention([[1.0, 1.0], [5.0, 0.0]], K, V, eps=0.0)
+    array([[15.],
+           [10.]])
+    """
+    K = _finite_matrix(K, "K")
+    Vv = np.asarray(as_semiring_array(V, "V", float32_ok=False), dtype=np.float64)
+    if Vv.ndim == 0 or Vv.shape[0] != K.shape[0] or not np.isfinite(Vv).all():
+        raise ValueError(f"V must be finite with {K.shape[0]} rows (one per key), got {Vv.shape}")
+    layer = LSELayer(K, np.zeros(K.shape[0]), eps)
+    pi = layer.gibbs(Q)
+    return pi @ Vv
+
