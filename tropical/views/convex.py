@@ -99,6 +99,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ._affine import AffineFamily, finite_matrix
 from .._validate import as_semiring_array, check_eps, check_int
 
 __all__ = ["EntropicLP", "LPSolution", "ConjugateSolution"]
@@ -236,7 +237,7 @@ def _check_rtol(rtol):
 # ---------------------------------------------------------------------------
 # the model
 # ---------------------------------------------------------------------------
-class EntropicLP:
+class EntropicLP(AffineFamily):
     r"""The entropy-regularised LP ``f_eps(x) = max_pi <pi, W x + b> + eps*H(pi)`` (immutable).
 
     Parameters
@@ -278,46 +279,7 @@ class EntropicLP:
     np.True_
     """
 
-    __slots__ = ("_W", "_b", "_eps")
-
-    def __init__(self, W, b, eps=0.0):
-        W = _finite(W, "W")
-        if W.ndim == 1:
-            W = W[:, None]
-        if W.ndim != 2 or W.shape[0] == 0 or W.shape[1] == 0:
-            raise ValueError(f"W must have shape (N, d) with N, d >= 1, got {W.shape}")
-        b = _finite(b, "b")
-        if b.ndim == 0:
-            b = b[None]
-        if b.shape != (W.shape[0],):
-            raise ValueError(f"b must have shape ({W.shape[0]},) to match W {W.shape}, "
-                             f"got {b.shape}")
-        W = W.copy()
-        b = b.copy()
-        W.flags.writeable = False
-        b.flags.writeable = False
-        self._W, self._b, self._eps = W, b, check_eps(eps)
-
-    # -- data -------------------------------------------------------------------
-    @property
-    def W(self) -> np.ndarray:
-        return self._W
-
-    @property
-    def b(self) -> np.ndarray:
-        return self._b
-
-    @property
-    def eps(self) -> float:
-        return self._eps
-
-    @property
-    def N(self) -> int:
-        return self._W.shape[0]
-
-    @property
-    def d(self) -> int:
-        return self._W.shape[1]
+    __slots__ = ()
 
     def __repr__(self):
         return f"EntropicLP(N={self.N}, d={self.d}, eps={self._eps!r})"

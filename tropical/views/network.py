@@ -30,22 +30,12 @@ import json
 import numpy as np
 
 from .. import _ops
+from ._affine import AffineFamily, finite_matrix
 from .._validate import as_semiring_array, check_eps
 
 __all__ = ["LSELayer", "attention"]
 
 _U = np.finfo(np.float64).eps / 2  # unit roundoff of float64
-
-
-def _finite_matrix(W, name="W"):
-    W = np.asarray(as_semiring_array(W, name, float32_ok=False), dtype=np.float64)
-    if W.ndim == 1:
-        W = W[:, None]
-    if W.ndim != 2 or W.shape[0] == 0 or W.shape[1] == 0:
-        raise ValueError(f"{name} must have shape (N, d) with N, d >= 1, got {W.shape}")
-    if not np.isfinite(W).all():
-        raise ValueError(f"{name} must be finite")
-    return W
 
 
 def _check_time(t):
@@ -55,7 +45,7 @@ def _check_time(t):
     return t
 
 
-class LSELayer:
+class LSELayer(AffineFamily):
     """A log-sum-exp layer ``f_eps(x) = LSE_eps(W x + b)`` (immutable).
 
     Parameters
@@ -86,43 +76,7 @@ class LSELayer:
     max(y, x)
     """
 
-    __slots__ = ("_W", "_b", "_eps")
-
-    def __init__(self, W, b, eps=0.0):
-        W = _finite_matrix(W)
-        b = np.asarray(as_semiring_array(b, "b", float32_ok=False), dtype=np.float64)
-        if b.ndim == 0:
-            b = b[None]
-        if b.shape != (W.shape[0],):
-            raise ValueError(f"b must have shape ({W.shape[0]},) to match W {W.shape}, got {b.shape}")
-        if not np.isfinite(b).all():
-            raise ValueError("b must be finite")
-        W = W.copy()
-        b = b.copy()
-        W.flags.writeable = False
-        b.flags.writeable = False
-        self._W, self._b, self._eps = W, b, check_eps(eps)
-
-    # -- data -------------------------------------------------------------------
-    @property
-    def W(self) -> np.ndarray:
-        return self._W
-
-    @property
-    def b(self) -> np.ndarray:
-        return self._b
-
-    @property
-    def eps(self) -> float:
-        return self._eps
-
-    @property
-    def N(self) -> int:
-        return self._W.shape[0]
-
-    @property
-    def d(self) -> int:
-        return self._W.shape[1]
+    __slots__ = ()
 
     def with_eps(self, eps):
         """The same layer at temperature ``eps``."""
@@ -317,7 +271,7 @@ def attention(Q, K, V, eps=1.0):
     array([[15.],
            [10.]])
     """
-    K = _finite_matrix(K, "K")
+    K = finite_matrix(K, "K")
     Vv = np.asarray(as_semiring_array(V, "V", float32_ok=False), dtype=np.float64)
     if Vv.ndim == 0 or Vv.shape[0] != K.shape[0] or not np.isfinite(Vv).all():
         raise ValueError(f"V must be finite with {K.shape[0]} rows (one per key), got {Vv.shape}")
