@@ -99,7 +99,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._affine import AffineFamily, finite_matrix
+from ._affine import AffineFamily
 from .._validate import as_semiring_array, check_eps, check_int
 
 __all__ = ["EntropicLP", "LPSolution", "ConjugateSolution"]
