@@ -44,4 +44,5 @@ KERNEL_NAMES = {
     "howard_mcm": "linalg",
     "karp_mcm": "linalg",
     "dag_max_reach": "linalg",
+    "split_faces_2d": "regions",
 }

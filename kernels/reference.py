@@ -28,6 +28,7 @@ __all__ = [
     "howard_mcm",
     "karp_mcm",
     "dag_max_reach",
+    "split_faces_2d",
 ]
 
 _ROW_BLOCK = 64
@@ -320,3 +321,15 @@ def lse_gemm_blas_finish(M, S, ra, cb, K, eps, sense, safe_sum, out, unsafe):
     fin = np.isfinite(sM)
     out[...] = np.where(fin, sense * C, M)
     unsafe[...] = fin & ~(S >= safe_sum)
+
+
+def split_faces_2d(*args):
+    """Twin of :func:`tropical.kernels.regions.split_faces_2d`: its Python body.
+
+    The 2-D face-splitting loop works on Numba typed dictionaries; its plain
+    Python function (``.py_func``) is the reference (it imports Numba for
+    the typed containers, not to compile).
+    """
+    from tropical.kernels import regions as kr
+
+    return kr.split_faces_2d.py_func(*args)

@@ -41,6 +41,7 @@ _LAZY = {
     "TropicalRational": "polynomial",
     "parse": "_parse",
     "Network": "nets",
+    "Regions": "regions",
     "ParseError": "_parse",
     "LSELayer": "views.network",
     "attention": "views.network",
@@ -49,7 +50,7 @@ _LAZY = {
     "check": "diagram",
     "DiagramReport": "diagram",
 }
-_SUBMODULES = {"semiring", "kernels", "polynomial", "geometry", "symbolic", "linalg", "nets", "views",
+_SUBMODULES = {"semiring", "kernels", "polynomial", "geometry", "symbolic", "linalg", "nets", "regions", "views",
                "diagram"}
 
 __all__ = ["__version__", *sorted(_LAZY)]

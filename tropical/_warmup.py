@@ -43,6 +43,8 @@ def _calls(dtype):
         "karp_mcm": (np.array([0, 1, 2]), np.array([1, 0]), np.array([1.0, 2.0]),
                      np.array([0, 2]), 2**23, np.empty(1)),
         "dag_max_reach": (np.array([0, 1, 1]), np.array([1]), np.array([0.0, 1.0])),
+        "split_faces_2d": (np.array([[0, 0, 1.0], [1, 0, -1.0], [1, 1, -1.0], [0, 1, 1.0]]),
+                           np.array([0, 4]), np.arange(4), np.array([1e-12])),
     }
 
 

@@ -115,10 +115,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_warmup)
     p = sub.add_parser("info", help="versions and run-time settings")
     p.set_defaults(func=_cmd_info)
+    p = sub.add_parser("regions", add_help=False,
+                       help="enumerate the activation regions of a network in a box "
+                            "(tropical regions MODEL --box H; --help for options)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_cmd_regions)
     return parser
 
 
+def _cmd_regions(args) -> int:
+    from .regions import regions_cli
+
+    return regions_cli(args.rest)
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["regions"]:  # its own parser, options and --help
+        from .regions import regions_cli
+
+        return regions_cli(argv[1:])
     args = build_parser().parse_args(argv)
     from ._validate import check_eps
 

@@ -50,25 +50,20 @@ class AffineFamily:
 
     @property
     def W(self) -> np.ndarray:
-        """The rows ``w_j`` (read-only)."""
         return self._W
 
     @property
     def b(self) -> np.ndarray:
-        """The biases ``b_j`` (read-only)."""
         return self._b
 
     @property
     def eps(self) -> float:
-        """The temperature (``0``: the tropical limit)."""
         return self._eps
 
     @property
     def N(self) -> int:
-        """Number of terms."""
         return self._W.shape[0]
 
     @property
     def d(self) -> int:
-        """Input dimension."""
         return self._W.shape[1]
