@@ -67,6 +67,28 @@ def _batched(arr: np.ndarray, batch: tuple, core_ndim: int) -> np.ndarray:
     return np.broadcast_to(arr, batch + arr.shape[arr.ndim - core_ndim:])
 
 
+def _product_batch(op, A, other, name, k, k_other, batch_a, batch_b):
+    """Shared shape checks of the products: equal, non-empty inner dimensions
+    and broadcastable batch axes (each error names both shapes). Returns the
+    broadcast batch shape."""
+    if k != k_other:
+        raise ValueError(
+            f"{op}: inner dimensions differ: A has shape {A.shape} (k={k}), "
+            f"{name} has shape {other.shape} (k={k_other})"
+        )
+    if k == 0:
+        raise ValueError(
+            f"{op}: the inner dimension is empty (A has shape {A.shape}, "
+            f"{name} has shape {other.shape})"
+        )
+    try:
+        return np.broadcast_shapes(batch_a, batch_b)
+    except ValueError:
+        raise ValueError(
+            f"{op}: batch dimensions of A {A.shape} and {name} {other.shape} do not broadcast"
+        ) from None
+
+
 @_public
 def matmul(A, B, eps=0.0, sense="max", return_argmax=False):
     """Matrix product over the semiring of temperature ``eps``.
@@ -134,21 +156,7 @@ def matmul(A, B, eps=0.0, sense="max", return_argmax=False):
     A2 = A[None, :] if a_vec else A
     B2 = B[:, None] if b_vec else B
     (m, k), (k2, n) = A2.shape[-2:], B2.shape[-2:]
-    if k != k2:
-        raise ValueError(
-            f"matmul: inner dimensions differ: A has shape {A.shape} (k={k}), "
-            f"B has shape {B.shape} (k={k2})"
-        )
-    if k == 0:
-        raise ValueError(
-            f"matmul: the inner dimension is empty (A has shape {A.shape}, B has shape {B.shape})"
-        )
-    try:
-        batch = np.broadcast_shapes(A2.shape[:-2], B2.shape[:-2])
-    except ValueError:
-        raise ValueError(
-            f"matmul: batch dimensions of A {A.shape} and B {B.shape} do not broadcast"
-        ) from None
+    batch = _product_batch("matmul", A, B, "B", k, k2, A2.shape[:-2], B2.shape[:-2])
     dtype = result_dtype(A, B)
     A2 = _batched(A2.astype(dtype, copy=False), batch, 2)
     B2 = _batched(B2.astype(dtype, copy=False), batch, 2)
@@ -300,16 +308,7 @@ def matvec(A, x, eps=0.0, sense="max"):
     A = as_semiring_array(A, "A", s, min_ndim=2)
     x = as_semiring_array(x, "x", s, min_ndim=1)
     m, k = A.shape[-2:]
-    if x.shape[-1] != k:
-        raise ValueError(f"matvec: A has shape {A.shape} (k={k}) but x has shape {x.shape}")
-    if k == 0:
-        raise ValueError(f"matvec: the inner dimension is empty (A has shape {A.shape})")
-    try:
-        batch = np.broadcast_shapes(A.shape[:-2], x.shape[:-1])
-    except ValueError:
-        raise ValueError(
-            f"matvec: batch dimensions of A {A.shape} and x {x.shape} do not broadcast"
-        ) from None
+    batch = _product_batch("matvec", A, x, "x", k, x.shape[-1], A.shape[:-2], x.shape[:-1])
     dtype = result_dtype(A, x)
     A = _batched(A.astype(dtype, copy=False), batch, 2)
     x = _batched(x.astype(dtype, copy=False), batch, 1)
