@@ -155,43 +155,33 @@ def _f64_bits_as_i64(typingctx, x):
     return types.int64(x), codegen
 
 
-@intrinsic
-def _maxnum(typingctx, a, b):
-    """``llvm.maxnum`` on float64: vectorises as a reduction, unlike ``max``."""
-    if not (isinstance(a, types.Float) and isinstance(b, types.Float)):
-        return None
-    sig = types.float64(types.float64, types.float64)
+def _maxnum_intrinsic(flags, doc):
+    """Build an intrinsic calling ``llvm.maxnum`` on float64 with fast-math ``flags``."""
 
-    def codegen(context, builder, signature, args):
-        x = context.cast(builder, args[0], a, types.float64)
-        y = context.cast(builder, args[1], b, types.float64)
-        dbl = ir.DoubleType()
-        fn = builder.module.declare_intrinsic(
-            "llvm.maxnum", [dbl], ir.FunctionType(dbl, [dbl, dbl])
-        )
-        return builder.call(fn, [x, y])
+    def impl(typingctx, a, b):
+        if not (isinstance(a, types.Float) and isinstance(b, types.Float)):
+            return None
+        sig = types.float64(types.float64, types.float64)
 
-    return sig, codegen
+        def codegen(context, builder, signature, args):
+            x = context.cast(builder, args[0], a, types.float64)
+            y = context.cast(builder, args[1], b, types.float64)
+            dbl = ir.DoubleType()
+            fn = builder.module.declare_intrinsic(
+                "llvm.maxnum", [dbl], ir.FunctionType(dbl, [dbl, dbl])
+            )
+            return builder.call(fn, [x, y], fastmath=flags)
+
+        return sig, codegen
+
+    impl.__doc__ = doc
+    return intrinsic(impl)
 
 
-@intrinsic
-def _fmax_nnan(typingctx, a, b):
-    """``llvm.maxnum`` on float64 with ``nnan`` (a bare vmaxpd once vectorised;
-    the operands must not be NaN)."""
-    if not (isinstance(a, types.Float) and isinstance(b, types.Float)):
-        return None
-    sig = types.float64(types.float64, types.float64)
-
-    def codegen(context, builder, signature, args):
-        x = context.cast(builder, args[0], a, types.float64)
-        y = context.cast(builder, args[1], b, types.float64)
-        dbl = ir.DoubleType()
-        fn = builder.module.declare_intrinsic(
-            "llvm.maxnum", [dbl], ir.FunctionType(dbl, [dbl, dbl])
-        )
-        return builder.call(fn, [x, y], fastmath=("nnan",))
-
-    return sig, codegen
+_maxnum = _maxnum_intrinsic((), "``llvm.maxnum`` on float64: vectorises as a reduction, "
+                                "unlike ``max``.")
+_fmax_nnan = _maxnum_intrinsic(("nnan",), "``llvm.maxnum`` with ``nnan`` (a bare vmaxpd "
+                                         "once vectorised; the operands must not be NaN).")
 
 
 # NUMBA_DISABLE_JIT=1: the njit functions run as plain Python (slowly; for
