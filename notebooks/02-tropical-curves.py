@@ -12,23 +12,34 @@
 # ---
 
 # %% [markdown]
-# # Tropical plane curves, their subdivisions, and the eps-deformation
+# # Tropical plane curves: lines, conics, cubics
 #
-# A tropical polynomial in two variables,
+# **What this notebook shows.** A tropical polynomial in two variables,
 # $p(x, y) = \max_{(i,j)} \bigl(c_{ij} + i x + j y\bigr)$, is convex and
 # piecewise affine. Its **tropical curve** is where the maximum is attained at
 # least twice. It is dual to the **regular subdivision** of the Newton polygon
 # $\mathrm{conv}\{(i, j)\}$ induced by lifting $(i, j)$ to height $c_{ij}$ (upper
 # hull): a vertex per 2-cell, an edge per interior edge, a ray per boundary
 # edge, each perpendicular to its dual edge with weight the lattice length of
-# that edge (MATH.md section 2).
+# that edge (`MATH.md` section 2). We
+#
+# 1. write polynomials as text (`tropical.parse`) and draw the tropical line;
+# 2. compute the curves of a conic and a cubic (`tropical.geometry`), check
+#    **balancing** at every vertex and the duality with the subdivision,
+#    exactly, in rational arithmetic;
+# 3. count: a smooth curve of degree $d$ has $d^2$ triangles, $3d$ rays and
+#    genus $(d-1)(d-2)/2$;
+# 4. intersect curves and find tropical **Bezout**: $d \cdot e$ points with
+#    multiplicity;
+# 5. deform a curve's polynomial to log-sum-exp with a symbolic
+#    $\varepsilon$ and take the limit back (`tropical.symbolic`).
 #
 # At $\varepsilon > 0$ the max becomes log-sum-exp,
 # $p_\varepsilon = \varepsilon \log \sum e^{(c_{ij} + i x + j y)/\varepsilon}$, with
 # $p_\varepsilon = p + \varepsilon \log k + O(\varepsilon e^{-\mathrm{gap}/\varepsilon})$
 # where $k$ is the number of monomials attaining the max.
 #
-# Every cell below asserts the facts it shows, so running the notebook is a test.
+# Every cell asserts the facts it shows, so running the notebook is a test.
 
 # %%
 import itertools
@@ -40,15 +51,39 @@ import numpy as np
 import sympy as sp
 
 import tropical
+from tropical import TropicalPolynomial
 from tropical.geometry import dual_subdivision, hypersurface, newton_polytope, regions
 from tropical.symbolic import deform, dequantize, eps, expand, from_sympy, to_sympy
 
 # %% [markdown]
-# ## 1. A conic and a cubic, from text
+# ## 1. The tropical line
+#
+# The classical notation is read tropically: `+` is max, juxtaposition is
+# $+$, `^` multiplies, so `x + y + 0` is $\max(x, y, 0)$ and `-1x` is the
+# function $x - 1$. The line $\max(x + a, y + b, c)$ has one vertex,
+# $(c - a, c - b)$, where the three terms tie, and three rays leaving it in
+# the directions $(-1, 0)$, $(0, -1)$, $(1, 1)$: the outer normals of its
+# Newton triangle $\mathrm{conv}\{(1, 0), (0, 1), (0, 0)\}$.
+
+# %%
+lines = {"x + y + 0": (0, 0), "-1x + -2y + 0": (1, 2), "2x + 0.5y + 1": (-1, Fraction(1, 2))}
+for text, vertex in lines.items():
+    ell = tropical.parse(text, variables=("x", "y"))
+    L = hypersurface(ell)
+    print(f"{text:16} = {str(ell):22} vertex {tuple(map(str, L.vertices_exact[0]))}, rays {L.rays}")
+    assert L.vertices_exact == [tuple(Fraction(v) for v in vertex)]
+    assert sorted(d for _, d, _ in L.rays) == [(-1, 0), (0, -1), (1, 1)] and L.is_balanced()
+    # the three terms tie at the vertex, exactly (Fraction arithmetic)
+    vx, vy = L.vertices_exact[0]
+    values = {Fraction(c) + Fraction(a) * vx + Fraction(b) * vy
+              for (a, b), c in zip(ell.exponents, ell.coefficients)}
+    assert len(values) == 1
+
+# %% [markdown]
+# ## 2. A conic and a cubic, from text
 #
 # The coefficients $c_{ij} = -(i^2 + ij + j^2)$ (a strictly concave lifting)
-# give smooth curves. The classical notation is read tropically: `+` is max,
-# juxtaposition is $+$, `^` multiplies, so `-3x y` is the function $x + y - 3$.
+# give smooth curves; `-3x y` is the function $x + y - 3$.
 
 # %%
 conic = tropical.parse("0 + -1x + -1y + -4x^2 + -3x y + -4y^2")
@@ -74,7 +109,7 @@ for p, d in [(conic, 2), (cubic, 3)]:
     assert np.array_equal(p(pts), brute)
 
 # %% [markdown]
-# ## 2. Curves: vertices, edges, rays, balancing
+# ## 3. Curves: vertices, edges, rays, balancing
 #
 # At every vertex the weighted primitive directions of the edges and rays that
 # leave it sum to zero (balancing).
@@ -126,7 +161,7 @@ for name, p in [("conic", conic), ("cubic", cubic)]:
 print("vertices are triple ties; edges are perpendicular to their dual edges")
 
 # %% [markdown]
-# ## 3. Smooth curves: $d^2$ triangles and genus = interior lattice points
+# ## 4. Smooth curves: $d^2$ triangles and genus = interior lattice points
 #
 # A smooth curve of degree $d$ has a unimodular triangulation of the Newton
 # triangle of area $d^2/2$: $d^2$ triangles of area $1/2$. Its genus (number
@@ -185,7 +220,79 @@ else:
     plt.show()
 
 # %% [markdown]
-# ## 4. Deform and dequantize: a round trip
+# ## 5. Intersections and tropical Bezout
+#
+# The curve of a product $p \otimes q$ (the sum of the functions) is the union
+# of the two curves, and its subdivision is the common refinement of theirs.
+# Where the curves cross transversally, the product's subdivision has a
+# **mixed cell**, a parallelogram spanned by an edge of each; its area is the
+# intersection multiplicity. Tropical Bezout: two curves of degrees $d$ and
+# $e$ in general position meet in $d \cdot e$ points counted with
+# multiplicity. We shift copies of the curves by dyadic amounts (so that
+# every coordinate stays an exact binary fraction) to put them in general
+# position.
+
+# %%
+def stable_intersection(p, q):
+    """[(point, multiplicity)] where the curves of p and q cross (vertices of the
+    curve of p*q that are vertices of neither curve), exact."""
+    own = set(hypersurface(p).vertices_exact) | set(hypersurface(q).vertices_exact)
+    pq = p * q
+    C, S = hypersurface(pq), dual_subdivision(pq)
+    found = []
+    for k, v in enumerate(C.vertices_exact):
+        if v not in own:
+            cell = pq.exponents[S.cells[k]]
+            found.append((v, newton_polytope(TropicalPolynomial(cell, np.zeros(len(cell)))).volume))
+    return found
+
+
+def on_curve(p, pt):
+    """The maximum of p is attained at least twice at the exact point pt."""
+    vals = [Fraction(c) + sum(Fraction(a) * t for a, t in zip(e, pt))
+            for e, c in zip(p.exponents, p.coefficients)]
+    return vals.count(max(vals)) >= 2
+
+
+def shifted(p, dx, dy):
+    return p.compose([[1, 0], [0, 1]], [dx, dy])
+
+
+line = tropical.parse("-1x + -2y + 0")
+pairs = {
+    "line . line": (tropical.parse("x + y + 0"), line, 1),
+    "conic . line": (conic, tropical.parse("-0.5x + -2.5y + 0"), 2),
+    "conic . conic": (conic, shifted(conic, 0.25, -0.5), 4),
+    "cubic . conic": (cubic, shifted(conic, 0.25, -0.5), 6),
+}
+print(f"{'':14} {'points (multiplicity)':70} total")
+for name, (p, q, expected) in pairs.items():
+    pts = stable_intersection(p, q)
+    desc = ", ".join(f"({x_}, {y_})x{m}" for (x_, y_), m in pts)
+    total = sum(m for _, m in pts)
+    print(f"{name:14} {desc:70} {total}")
+    assert total == expected
+    assert all(on_curve(p, v) and on_curve(q, v) for v, _ in pts)
+
+try:
+    import matplotlib.pyplot as plt
+except ImportError:
+    print("matplotlib not installed: see the table above")
+else:
+    from tropical.geometry import plot_curve
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    for ax, name in zip(axes, ["conic . line", "cubic . conic"]):
+        p, q, _ = pairs[name]
+        plot_curve(p, ax=ax)
+        plot_curve(q, ax=ax)
+        pts = np.array([[float(t) for t in v] for v, _ in stable_intersection(p, q)])
+        ax.plot(pts[:, 0], pts[:, 1], "o", color="crimson", ms=7, zorder=5)
+        ax.set_title(f"{name}: {len(pts)} crossings")
+    plt.show()
+
+# %% [markdown]
+# ## 6. Deform and dequantize: a round trip
 #
 # `deform` replaces the max by log-sum-exp with a positive symbol `eps`;
 # `dequantize` takes the exact limit $\varepsilon \to 0^+$ back by a valuation
@@ -202,7 +309,7 @@ print(deform(conic))
 print(dequantize(deform(conic)))
 
 # %% [markdown]
-# ## 5. The expansion at small eps against the numbers
+# ## 7. The expansion at small eps against the numbers
 #
 # At a vertex of the conic three monomials tie ($k = 3$), at the middle of an
 # edge two ($k = 2$), and at a generic point one. The expansion
