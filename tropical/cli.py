@@ -1,4 +1,5 @@
-"""The ``tropical`` command line: ``check``, ``selfcheck``, ``warmup`` and ``info``."""
+"""The ``tropical`` command line: ``check``, ``selfcheck``, ``warmup``, ``info``, ``regions``
+and ``reproduce``."""
 
 from __future__ import annotations
 
@@ -94,6 +95,44 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _cmd_reproduce(args) -> int:
+    from . import experiments
+
+    if args.list:
+        for name in experiments.names():
+            fn, description, needs = experiments.EXPERIMENTS[name]
+            missing = [m for m in needs if not _importable(m)]
+            state = f"  (needs {', '.join(missing)}: not available)" if missing else ""
+            print(f"{name:<12s} {description}{state}")
+        return 0
+    if args.name is None:
+        raise ValueError("give an experiment NAME or --list; choose from "
+                         + ", ".join(experiments.names()))
+    if args.name not in experiments.EXPERIMENTS:
+        raise ValueError(f"unknown experiment {args.name!r}; choose from "
+                         + ", ".join(experiments.names()))
+    for path, flag in ((args.out, "--out"), (args.plot, "--plot")):
+        if path is not None:
+            experiments._check_out_path(path, flag)
+    result = experiments.run(args.name, quick=args.quick, out=args.out, plot=args.plot)
+    print(result)
+    for path, what in ((args.out, "JSON"), (args.plot, "plot")):
+        if path:
+            print(f"{what} written to {path}")
+    if result.interrupted:
+        return 130
+    return 0 if result.ok else 1
+
+
+def _importable(module) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tropical", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "(tropical regions MODEL --box H; --help for options)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=_cmd_regions)
+    p = sub.add_parser("reproduce", help="recompute the paper's checks with the engine "
+                                         "(tropical reproduce --list)")
+    p.add_argument("name", nargs="?", metavar="NAME", help="the experiment (see --list)")
+    p.add_argument("--list", action="store_true", help="list the experiments and exit")
+    p.add_argument("--quick", action="store_true", help="a small version (seconds)")
+    p.add_argument("--out", metavar="FILE.json", help="write the numbers and claims as JSON")
+    p.add_argument("--plot", metavar="FILE.png", help="write a figure (needs matplotlib)")
+    p.set_defaults(func=_cmd_reproduce)
     return parser
 
 
