@@ -402,8 +402,15 @@ def run(name, *, quick=False, out=None, plot=None, progress=None):
         plot = _check_out_path(plot, "plot")
         _pyplot(True)
     fn, _, needs = EXPERIMENTS[name]
+    missing = []
     for module in needs:
-        _require(name, module)
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise ExperimentUnavailable(f"experiment {name} needs {' and '.join(missing)} "
+                                    "(not installed or not written yet)")
     result = fn(quick=bool(quick), progress=progress)
     if out is not None:
         with open(out, "w", encoding="utf-8") as fh:
@@ -483,7 +490,7 @@ def network_gap_bound(weights):
     >>> import numpy as np
     >>> from tropical.experiments import network_gap_bound
     >>> C, Cn = network_gap_bound([(np.ones((3, 2)), np.zeros(3)), (np.ones((1, 3)), np.zeros(1))])
-    >>> C / np.log(2), Cn / np.log(2)
+    >>> C / np.log(2), float(Cn / np.log(2))
     (array([3.]), 3.0)
     """
     Ws = [np.abs(np.asarray(W, dtype=np.float64)) for W, _ in weights]

@@ -1,0 +1,329 @@
+"""tropical.experiments and ``tropical reproduce``: the claims are real checks.
+
+Every experiment runs with ``quick=True``. A claim must hold on the engine as
+it is and must fail when the ingredient it checks is broken (monkeypatched):
+a wrong dictionary, a wrong residual, a wrong softplus, a network evaluated at
+the wrong temperature.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tropical import experiments
+from tropical.experiments import Claim, ExperimentResult, ExperimentUnavailable
+from tropical.cli import main
+
+
+def claim(res, prefix):
+    """The claim whose statement starts with ``prefix`` (exactly one)."""
+    found = [c for c in res.claims if c.statement.startswith(prefix)]
+    assert len(found) == 1, [c.statement for c in res.claims]
+    return found[0]
+
+
+SOFTPLUS = "0 <= softplus_eps(z) - relu(z)"
+SOFTPLUS_REF = "softplus_eps(z) - relu(z) = eps log"
+HOPF_COLE = "f_eps(x) + u_eps(x, t) = |x|^2/(4t)"
+ROUNDTRIP = "the dictionary is exact both ways"
+NORMALIZED = "the identity holds for the unnormalised u only"
+RESIDUAL = "u_t + |grad u|^2 - eps Lap u"
+RESIDUAL_MP = "the same residuals from 40-digit mpmath"
+NETWORK = "|softplus_eps net(x) - ReLU net(x)|"
+NAIVE_NET = "a depth-independent bound"
+RELU = "Hopf-Lax recovers ReLU"
+G_ZERO = "with g = 0"
+SOFTPLUS_PDE = "at eps > 0 the same data"
+
+
+@pytest.fixture(scope="module")
+def quick_identities():
+    return experiments.identities(quick=True, progress=False)
+
+
+# ---- identities: the claims hold, and the numbers say what the claims say -------------
+def test_identities_hold(quick_identities):
+    res = quick_identities
+    assert res.ok and not res.interrupted and res.failures() == []
+    assert len(res.claims) == 12
+    sp = res.numbers["softplus"]
+    for e, g, g0, bd in zip(sp["eps"], sp["max_gap"], sp["gap_at_0"], sp["bound"]):
+        assert g == g0 and bd == e * math.log(2) and abs(g0 - bd) <= 2 * 2.0 ** -53 * bd
+    zmax = res.parameters["zmax"]      # the smallest gap is at |z| = zmax (0 once absorbed)
+    for e, m in zip(sp["eps"], sp["min_gap"]):
+        assert 0 <= m <= e * math.log1p(math.exp(-zmax / e)) * (1 + 1e-14)
+    net = res.numbers["network"]
+    for key in ("depth2", "depth3"):
+        rows = net[key]
+        for g, bd, bn, nv in zip(rows["max_gap"], rows["bound"], rows["norm_bound"],
+                                 rows["naive"]):
+            assert nv < g <= bd + rows["rounding_allowance"] and bd <= bn * (1 + 1e-15)
+    d2 = net["depth2"]    # attained at x = 0 in depth 2
+    assert all(abs(g - b) <= d2["rounding_allowance"] for g, b in zip(d2["gap_at_0"], d2["bound"]))
+    hl = res.numbers["hopf_lax_relu"]
+    assert hl["y"] == [[0.0, 2 * t] for t in hl["t"]]
+    assert hl["g"] == [[0.0, -t] for t in hl["t"]]
+    assert hl["naive_g0_max"] == pytest.approx(hl["t"], rel=1e-14)
+    # normalised offset: -(eps/2) log(4 pi eps t), independent of x
+    for t, offs in zip(hl["t"], hl["normalized_offset"]):
+        for e, off in zip(hl["eps"], offs):
+            assert off == pytest.approx(-0.5 * e * math.log(4 * math.pi * e * t), abs=1e-12)
+
+
+def test_broken_dictionary_fails(monkeypatch):
+    from tropical.views.network import LSELayer
+
+    good = LSELayer.pde_data
+
+    def shifted(self, t=1.0):       # g off the dictionary by 1e-9
+        y, g = good(self, t)
+        return y, g + 1e-9
+
+    monkeypatch.setattr(LSELayer, "pde_data", shifted)
+    res = experiments.identities(quick=True, progress=False)
+    assert not res.ok
+    for prefix in (HOPF_COLE, ROUNDTRIP, NORMALIZED, RELU, SOFTPLUS_PDE):
+        assert not claim(res, prefix).holds, prefix
+    for prefix in (SOFTPLUS, SOFTPLUS_REF, NETWORK, NAIVE_NET):
+        assert claim(res, prefix).holds, prefix
+
+
+def test_sign_error_in_dictionary_fails(monkeypatch):
+    from tropical.views.network import LSELayer
+
+    def wrong(self, t=1.0):        # g = -b + t|w|^2: the sign of the quadratic term
+        return 2 * t * self.W, -self.b + t * np.einsum("jk,jk->j", self.W, self.W)
+
+    monkeypatch.setattr(LSELayer, "pde_data", wrong)
+    res = experiments.identities(quick=True, progress=False)
+    assert not claim(res, HOPF_COLE).holds and not claim(res, RELU).holds
+
+
+def test_broken_residual_fails(monkeypatch):
+    from tropical.views.pde import HopfCole
+
+    good = HopfCole.residual
+
+    def forgets_normalisation(self, x, t):   # claims 0 for the unnormalised u
+        r = good(self, x, t)
+        return r if self.normalized else r + self.eps * self.d / (2 * t)
+
+    monkeypatch.setattr(HopfCole, "residual", forgets_normalisation)
+    res = experiments.identities(quick=True, progress=False)
+    assert not claim(res, RESIDUAL).holds and not claim(res, RESIDUAL_MP).holds
+    assert claim(res, HOPF_COLE).holds
+
+
+def test_broken_softplus_fails(monkeypatch):
+    from tropical.nets import Layer
+
+    good = Layer.activate
+
+    def loose(self, z):              # softplus 0.1% too large
+        out = good(self, z)
+        if self.activation == "softplus" and self.eps > 0:
+            return np.maximum(z, 0.0) + 1.001 * (out - np.maximum(z, 0.0))
+        return out
+
+    monkeypatch.setattr(Layer, "activate", loose)
+    res = experiments.identities(quick=True, progress=False)
+    for prefix in (SOFTPLUS, SOFTPLUS_REF, NETWORK, SOFTPLUS_PDE):
+        assert not claim(res, prefix).holds, prefix
+
+
+def test_network_at_wrong_temperature_fails(monkeypatch):
+    from tropical.nets import Network
+
+    good = Network.deform
+    monkeypatch.setattr(Network, "deform", lambda self, eps: good(self, 1.5 * eps))
+    res = experiments.identities(quick=True, progress=False)
+    assert not claim(res, NETWORK).holds
+
+
+# ---- the depth bound, independently of the experiment ---------------------------------
+@settings(max_examples=25)
+@given(seed=st.integers(0, 2 ** 32 - 1), depth=st.integers(1, 4), width=st.integers(1, 6),
+       eps=st.sampled_from([1.0, 0.1, 1e-3]))
+def test_network_gap_bound_holds(seed, depth, width, eps):
+    from tropical.nets import Network
+
+    rng = np.random.default_rng(seed)
+    dims = [2] + [width] * (depth - 1) + [1]
+    weights = [(rng.normal(size=(dims[k + 1], dims[k])), rng.normal(size=dims[k + 1]))
+               for k in range(depth)]
+    C, Cn = experiments.network_gap_bound(weights)
+    assert np.all(C <= Cn * (1 + 1e-12))
+    relu = Network.from_weights(weights, activation="relu")
+    X = rng.uniform(-3, 3, size=(200, 2))
+    gap = np.abs(relu.deform(eps)(X) - relu(X))
+    # rounding: a few ulps of the propagated magnitudes
+    scale = 1 + np.abs(relu(X)).max() + eps * C.max()
+    assert np.all(gap <= eps * C + 64 * depth * 2.0 ** -53 * scale * (width + 4))
+    if depth == 1:
+        assert np.all(C == 0)
+
+
+def test_network_gap_bound_is_attained():
+    W1 = np.array([[1.0, -2.0], [0.5, 0.5], [-1.0, 3.0]])
+    W2 = np.array([[0.25, 2.0, 1.0]])
+    weights = [(W1, np.zeros(3)), (W2, np.zeros(1))]
+    C, _ = experiments.network_gap_bound(weights)
+    assert C[0] == pytest.approx(3.25 * math.log(2), rel=1e-15)
+    from tropical.nets import Network
+
+    net = Network.from_weights(weights)
+    eps = 0.01
+    gap = net.deform(eps)(np.zeros((1, 2)))[0, 0] - net(np.zeros((1, 2)))[0, 0]
+    assert gap == pytest.approx(eps * C[0], rel=1e-14)
+
+
+# ---- results: JSON, repr, plot, interruption ---------------------------------------
+def test_json_round_trip(quick_identities, tmp_path):
+    res = quick_identities
+    text = res.to_json()
+    back = ExperimentResult.from_json(text)
+    assert back == res and back.ok == res.ok and back.claims == res.claims
+    assert json.loads(text)["ok"] is True
+    assert "ExperimentResult('identities', 12 claims, 12 hold, ok=True)" == repr(res)
+    assert str(res).splitlines()[-1] == "12/12 claims hold"
+    # non-finite numbers are encoded as strings: the JSON stays strict
+    r = ExperimentResult("x", {}, {"a": [1.0, math.inf, -math.inf, math.nan]},
+                         [Claim("s", False, "e", "n")], interrupted=True)
+    data = json.loads(r.to_json(), parse_constant=lambda c: pytest.fail(f"literal {c}"))
+    assert data["numbers"]["a"] == [1.0, "inf", "-inf", "nan"] and data["ok"] is False
+    assert ExperimentResult.from_json(r.to_json()) == r
+    with pytest.raises(ValueError, match="not the JSON of an ExperimentResult"):
+        ExperimentResult.from_json('{"type": "DiagramReport"}')
+    with pytest.raises(TypeError, match="not JSON-serialisable"):
+        ExperimentResult("x", {}, {"a": object()}, [])
+
+
+def test_claim_is_a_tuple():
+    c = Claim("s", 1, "e")
+    assert tuple(c) == ("s", True, "e", "") and c.holds is True
+    assert "note" not in repr(c) and "note='n'" in repr(Claim("s", 0, "e", "n"))
+
+
+def test_plot_writes_png(quick_identities, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "f.png"
+    back = ExperimentResult.from_json(quick_identities.to_json())
+    fig = back.plot(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    other = ExperimentResult("unknown-name", {}, {}, [Claim("s", True, "e")])
+    plt.close(other.plot(tmp_path / "g.png"))
+    assert (tmp_path / "g.png").stat().st_size > 0
+
+
+def test_interrupt_keeps_what_was_computed(monkeypatch, tmp_path):
+    from tropical.views.pde import HopfCole
+
+    def stop(self, x, t):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(HopfCole, "residual", stop)
+    out = tmp_path / "partial.json"
+    res = experiments.run("identities", quick=True, out=out, progress=False)
+    assert res.interrupted and not res.ok
+    assert set(res.numbers) == {"softplus", "hopf_cole"}
+    assert all(c.holds for c in res.claims) and len(res.claims) == 5
+    saved = ExperimentResult.from_json(out.read_text())
+    assert saved == res and saved.interrupted
+    assert main(["reproduce", "identities", "--quick"]) == 130
+
+
+def test_progress_on_request(capsys):
+    experiments.identities(quick=True, progress=True)
+    err = capsys.readouterr().err
+    assert "tropical reproduce identities: [5/5] Hopf-Lax recovers ReLU" in err
+
+
+def test_run_validates_before_computing(tmp_path, monkeypatch):
+    called = []
+    monkeypatch.setitem(experiments.EXPERIMENTS, "identities",
+                        (lambda **k: called.append(k), "x", ()))
+    with pytest.raises(ValueError, match="unknown experiment 'nope'; choose from"):
+        experiments.run("nope")
+    with pytest.raises(ValueError, match="directory .* does not exist"):
+        experiments.run("identities", out=tmp_path / "no" / "x.json")
+    with pytest.raises(ValueError, match="is a directory"):
+        experiments.run("identities", plot=tmp_path)
+    with pytest.raises(TypeError, match="quick must be a bool"):
+        experiments.run("identities", quick="yes")
+    assert called == []
+
+
+@pytest.mark.parametrize("name,module", [("bifurcation", "tropical.attribution"),
+                                         ("scaling", "tropical.fit"),
+                                         ("robustness", "tropical.robustness")])
+def test_missing_module_is_a_clear_error(monkeypatch, name, module):
+    monkeypatch.setitem(sys.modules, module, None)     # import raises ImportError
+    with pytest.raises(ExperimentUnavailable, match=f"experiment {name} needs .*{module}"):
+        experiments.run(name, quick=True)
+    assert issubclass(ExperimentUnavailable, ImportError)
+
+
+# ---- the command line ---------------------------------------------------------------
+def test_cli_reproduce_out_and_plot(tmp_path, capsys):
+    out, png = tmp_path / "r.json", tmp_path / "r.png"
+    assert main(["reproduce", "identities", "--quick", "--out", str(out), "--plot",
+                 str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "12/12 claims hold" in text and f"JSON written to {out}" in text
+    data = json.loads(out.read_text())
+    assert data["ok"] is True and data["name"] == "identities" and data["parameters"]["quick"]
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_reproduce_failing_claim_exits_1(monkeypatch, capsys):
+    from tropical.views.network import LSELayer
+
+    good = LSELayer.pde_data
+    monkeypatch.setattr(LSELayer, "pde_data", lambda self, t=1.0: (good(self, t)[0] * 1.001,
+                                                                   good(self, t)[1]))
+    assert main(["reproduce", "identities", "--quick"]) == 1
+    assert "[FAILS]" in capsys.readouterr().out
+
+
+def test_cli_reproduce_list(capsys):
+    assert main(["reproduce", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in lines] == experiments.names()
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["reproduce", "nope"], "unknown experiment 'nope'"),
+    (["reproduce"], "give an experiment NAME or --list"),
+    (["reproduce", "identities", "--out", "/nonexistent-dir/x.json"], "--out: directory"),
+])
+def test_cli_reproduce_bad_input_exits_2(argv, msg, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tropical: error:") and msg in err and len(err.splitlines()) == 1
+
+
+def test_cli_reproduce_subprocess_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "tropical.cli", "reproduce", "identities",
+                           "--plot", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--plot:" in proc.stderr and "is a directory" in proc.stderr
+
+
+# ---- docstrings ---------------------------------------------------------------------
+def test_doctests():
+    mod = importlib.import_module("tropical.experiments")
+    failed, attempted = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert failed == 0 and attempted > 0
