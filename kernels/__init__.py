@@ -45,4 +45,6 @@ KERNEL_NAMES = {
     "karp_mcm": "linalg",
     "dag_max_reach": "linalg",
     "split_faces_2d": "regions",
+    "lse_fit_loss_grad": "fit",
+    "lse_fit_loss_grad_serial": "fit",
 }

@@ -29,6 +29,8 @@ __all__ = [
     "karp_mcm",
     "dag_max_reach",
     "split_faces_2d",
+    "lse_fit_loss_grad",
+    "lse_fit_loss_grad_serial",
 ]
 
 _ROW_BLOCK = 64
@@ -333,3 +335,31 @@ def split_faces_2d(*args):
     from tropical.kernels import regions as kr
 
     return kr.split_faces_2d.py_func(*args)
+
+
+def lse_fit_loss_grad(X, y, W, b, eps, f, gW, gb):
+    """Twin of :func:`tropical.kernels.fit.lse_fit_loss_grad`, vectorised numpy.
+
+    ``f = LSE_eps(X W^T + b)``, returns ``0.5*mean((f - y)^2)`` and fills the
+    gradient ``gW = (r*pi)^T X / M``, ``gb = sum_i r_i pi_i / M`` (Gibbs
+    weights ``pi``; ``eps = 0``: uniform on the argmax set). Stores the
+    ``(M, N)`` matrices the kernel avoids.
+    """
+    Z = X @ W.T + b
+    m = Z.max(axis=1, keepdims=True)
+    if eps == 0.0:
+        E = (Z == m).astype(np.float64)
+    else:
+        with np.errstate(under="ignore"):
+            E = np.exp((Z - m) / eps)
+    s = E.sum(axis=1)
+    f[:] = m[:, 0] + eps * np.log(s) if eps > 0.0 else m[:, 0]
+    r = f - y
+    R = E * (r / s)[:, None]
+    M = X.shape[0]
+    gW[:] = (R.T @ X) / M
+    gb[:] = R.sum(axis=0) / M
+    return 0.5 * float(np.mean(r * r))
+
+
+lse_fit_loss_grad_serial = lse_fit_loss_grad

@@ -1,0 +1,333 @@
+"""Fused forward pass and gradient of the least-squares loss of an LSE layer.
+
+Installed as ``tropical.kernels.fit``. One kernel:
+
+``lse_fit_loss_grad(X, y, W, b, eps, f, gW, gb) -> loss``
+    For samples ``x_i`` (rows of ``X``, shape ``(M, d)``), targets ``y``
+    (``M``), rows ``w_j`` of ``W`` (``(N, d)``) and biases ``b`` (``N``):
+    ``f[i] = LSE_eps(W x_i + b)``, the loss
+    ``0.5 * mean_i (f[i] - y[i])^2`` (returned) and its gradient with respect
+    to the parameters (``eps`` is fixed),
+
+    ``gW[j] = mean_i r_i pi_ij x_i``,  ``gb[j] = mean_i r_i pi_ij``,
+
+    with residuals ``r_i = f[i] - y[i]`` and Gibbs weights
+    ``pi_ij = softmax((W x_i + b)/eps)_j`` (MATH.md section 2:
+    ``d f / d b_j = pi_j`` and ``d f / d w_j = pi_j x``). At ``eps = 0``,
+    ``f = max_j`` and ``pi_i`` is the indicator of the argmax term; at an exact
+    tie, the uniform weights on the tied terms (the ``eps -> 0`` limit of the
+    softmax, an element of the subdifferential of the convex function
+    ``(W, b) -> max_j (w_j.x + b_j)``).
+
+How it runs. The samples are cut into at most ``_NBLOCK`` contiguous blocks
+(the number depends on ``M`` only, never on the thread count, so the result is
+bitwise the same for every ``NUMBA_NUM_THREADS``); ``prange`` runs the blocks.
+Each block keeps its own gradient accumulator of ``(d + 1) * N`` float64 and
+two row buffers of ``N`` (the pre-activations ``z`` and the terms
+``exp((z_j - m)/eps)``); per sample it computes ``z = W x + b`` (vectorised
+over ``j``, with ``W`` transposed once to ``(d, N)``), the exact maximum ``m``,
+the terms (each in ``[0, 1]``, the largest exactly ``1``, so their sum ``s``
+lies in ``[1, N]``: no overflow or underflow for any ``eps > 0``),
+``f = m + eps*log(s)``, and adds ``(r/s) * term_j * (x_i, 1)`` to the block's
+accumulator. The blocks' accumulators are summed at the end (in block
+order) and divided by ``M``. ``lse_fit_loss_grad_serial`` runs the same
+blocks in the same order on the calling thread (bitwise the same result), for
+problems too small to pay for waking the thread pool. Nothing of size
+``M x N`` is ever stored: memory is ``O(_NBLOCK * (d + 1) * N)``,
+independent of ``M``.
+
+The exp is the branch-free polynomial of :mod:`tropical.kernels.lse`
+(``_exp_term``: at most 0.943 ulp, flushes results below ``exp(-708)`` to 0,
+which cannot change a sum ``s >= 1``), copied here because a cached Numba
+kernel and every helper it calls must live in one file (Numba's cache does not
+notice edits in another file); ``tests/test_fit.py`` checks that the two
+copies agree bit for bit. ``(z - m)/eps`` is computed as ``(z - m)*(1/eps)``
+while ``1/eps`` is finite and by true division when it overflows.
+
+Nothing compiles at import; the kernel compiles on its first call and is
+cached (``cache=True``). Callers validate (finite float64, C-contiguous,
+matching shapes, ``eps >= 0``, ``M >= 1``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from llvmlite import ir
+
+from tropical._config import load_numba
+
+numba = load_numba()
+from numba import njit, prange  # noqa: E402
+from numba.core import types  # noqa: E402
+from numba.extending import intrinsic  # noqa: E402
+
+__all__ = ["lse_fit_loss_grad", "lse_fit_loss_grad_serial"]
+
+_INF = math.inf
+_CONTRACT = {"contract"}
+_REASSOC = {"contract", "reassoc"}
+_NBLOCK = 32  # at most this many sample blocks (each with its own accumulator)
+
+
+# --------------------------------------------------------------------------
+# The exp of kernels/lse.py (copied: see the module docstring)
+# --------------------------------------------------------------------------
+@intrinsic
+def _i64_bits_as_f64(typingctx, bits):
+    """Reinterpret the bits of an int64 as a float64 (an LLVM bitcast)."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        v = context.cast(builder, args[0], signature.args[0], types.int64)
+        return builder.bitcast(v, ir.DoubleType())
+
+    return types.float64(bits), codegen
+
+
+@intrinsic
+def _f64_bits_as_i64(typingctx, x):
+    """Reinterpret the bits of a float64 as an int64 (an LLVM bitcast)."""
+    if not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, signature, args):
+        v = context.cast(builder, args[0], signature.args[0], types.float64)
+        return builder.bitcast(v, ir.IntType(64))
+
+    return types.int64(x), codegen
+
+
+@intrinsic
+def _maxnum(typingctx, a, b):
+    """``llvm.maxnum`` on float64 (vectorises as a reduction, unlike ``max``)."""
+    if not (isinstance(a, types.Float) and isinstance(b, types.Float)):
+        return None
+    sig = types.float64(types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        x = context.cast(builder, args[0], a, types.float64)
+        y = context.cast(builder, args[1], b, types.float64)
+        dbl = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.maxnum", [dbl], ir.FunctionType(dbl, [dbl, dbl]))
+        return builder.call(fn, [x, y])
+
+    return sig, codegen
+
+
+if numba.config.DISABLE_JIT:  # intrinsics cannot run as Python: stand-ins
+    import struct
+
+    def _maxnum(a, b):  # noqa: F811
+        return np.float64(a if a >= b else b)
+
+    def _i64_bits_as_f64(bits):  # noqa: F811
+        return np.float64(struct.unpack("<d", struct.pack("<Q", int(bits) & (2**64 - 1)))[0])
+
+    def _f64_bits_as_i64(x):  # noqa: F811
+        return struct.unpack("<q", struct.pack("<d", float(x)))[0]
+
+
+_LOG2E = 1.4426950408889634
+_ROUND = 6755399441055744.0  # 1.5 * 2**52
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_TERM_ZERO_BELOW = -708.0
+_Q0 = 0.5000000000000001
+_Q1 = 0.16666666666666669
+_Q2 = 0.04166666666662413
+_Q3 = 0.008333333333330062
+_Q4 = 0.0013888888917213717
+_Q5 = 0.00019841269863053618
+_Q6 = 2.4801521295954376e-05
+_Q7 = 2.7557268459997064e-06
+_Q8 = 2.7620088445409746e-07
+_Q9 = 2.510038549551032e-08
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
+def _exp_term(x):
+    """exp(x) for x in [-inf, 0], results below exp(-708) flushed to 0 (vectorisable)."""
+    xc = x if x >= _TERM_ZERO_BELOW else 0.0
+    t = xc * _LOG2E + _ROUND
+    kf = t - _ROUND
+    r = (xc - kf * _LN2_HI) - kf * _LN2_LO
+    q = _Q9
+    q = q * r + _Q8
+    q = q * r + _Q7
+    q = q * r + _Q6
+    q = q * r + _Q5
+    q = q * r + _Q4
+    q = q * r + _Q3
+    q = q * r + _Q2
+    q = q * r + _Q1
+    q = q * r + _Q0
+    p = 1.0 + r * (1.0 + r * q)
+    y = _i64_bits_as_f64(_f64_bits_as_i64(p) + (_f64_bits_as_i64(t) << 52))
+    return y if x >= _TERM_ZERO_BELOW else 0.0
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _exp_term_array(x, out):
+    """out[i] = _exp_term(x[i]) (tests: bitwise the copy in kernels/lse.py)."""
+    for i in range(x.shape[0]):
+        out[i] = _exp_term(x[i])
+
+
+# --------------------------------------------------------------------------
+# Row helpers
+# --------------------------------------------------------------------------
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _preactivations(WT, b, x, z):
+    """z[j] = b[j] + sum_k WT[k, j] * x[k]."""
+    d, n = WT.shape
+    for j in range(n):
+        z[j] = b[j]
+    for k in range(d):
+        xk = x[k]
+        row = WT[k]
+        for j in range(n):
+            z[j] += row[j] * xk
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _row_max(z):
+    m = -_INF
+    for j in range(z.shape[0]):
+        m = _maxnum(m, z[j])
+    return m
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _terms(z, m, eps, inv, use_div, e):
+    """e[j] = exp((z[j] - m)/eps) in [0, 1]; eps = 0: the indicator of z[j] == m."""
+    n = z.shape[0]
+    if eps == 0.0:
+        for j in range(n):
+            e[j] = 1.0 if z[j] == m else 0.0
+    elif use_div:
+        for j in range(n):
+            e[j] = _exp_term((z[j] - m) / eps)
+    else:
+        for j in range(n):
+            e[j] = _exp_term((z[j] - m) * inv)
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
+def _sum(e):
+    s = 0.0
+    for j in range(e.shape[0]):
+        s += e[j]
+    return s
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _accumulate(acc, e, c, x):
+    """acc[k, j] += c*x[k]*e[j] (k < d), acc[d, j] += c*e[j]."""
+    d = x.shape[0]
+    n = e.shape[0]
+    for k in range(d):
+        ck = c * x[k]
+        row = acc[k]
+        for j in range(n):
+            row[j] += ck * e[j]
+    row = acc[d]
+    for j in range(n):
+        row[j] += c * e[j]
+
+
+# --------------------------------------------------------------------------
+# The kernels: one block body, run in parallel or serially
+# --------------------------------------------------------------------------
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _setup(X, W, eps):
+    """``(WT, inv, use_div, nblocks, size)``: W transposed, 1/eps, the sample blocks."""
+    M = X.shape[0]
+    N, d = W.shape
+    WT = np.empty((d, N), np.float64)
+    for j in range(N):
+        for k in range(d):
+            WT[k, j] = W[j, k]
+    inv = 1.0 / eps if eps > 0.0 else _INF
+    use_div = not (inv < _INF)
+    nblocks = min(_NBLOCK, M)
+    size = (M + nblocks - 1) // nblocks
+    nblocks = (M + size - 1) // size
+    return WT, inv, use_div, nblocks, size
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _block(X, y, WT, b, eps, inv, use_div, lo, hi, f, acc):
+    """Samples ``lo <= i < hi``: fill ``f[i]``, add to ``acc``, return the sum of r^2."""
+    N = WT.shape[1]
+    z = np.empty(N, np.float64)
+    e = np.empty(N, np.float64)
+    sq = 0.0
+    for i in range(lo, hi):
+        x = X[i]
+        _preactivations(WT, b, x, z)
+        m = _row_max(z)
+        _terms(z, m, eps, inv, use_div, e)
+        s = _sum(e)
+        fi = m + eps * math.log(s) if eps > 0.0 else m
+        f[i] = fi
+        r = fi - y[i]
+        sq += r * r
+        _accumulate(acc, e, r / s, x)
+    return sq
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _finish(acc, part, M, gW, gb):
+    """Sum the blocks in order, divide by M; return the loss."""
+    nblocks, d1, N = acc.shape
+    d = d1 - 1
+    scale = 1.0 / M
+    for j in range(N):
+        for k in range(d):
+            t = 0.0
+            for blk in range(nblocks):
+                t += acc[blk, k, j]
+            gW[j, k] = t * scale
+        t = 0.0
+        for blk in range(nblocks):
+            t += acc[blk, d, j]
+        gb[j] = t * scale
+    total = 0.0
+    for blk in range(nblocks):
+        total += part[blk]
+    return 0.5 * total * scale
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
+def lse_fit_loss_grad(X, y, W, b, eps, f, gW, gb):
+    """Loss ``0.5*mean((LSE_eps(X W^T + b) - y)^2)``; fills ``f``, ``gW``, ``gb`` (threads)."""
+    M, d = X.shape
+    N = W.shape[0]
+    WT, inv, use_div, nblocks, size = _setup(X, W, eps)
+    acc = np.zeros((nblocks, d + 1, N), np.float64)
+    part = np.zeros(nblocks, np.float64)
+    for blk in prange(nblocks):
+        part[blk] = _block(X, y, WT, b, eps, inv, use_div, blk * size,
+                           min(M, blk * size + size), f, acc[blk])
+    return _finish(acc, part, M, gW, gb)
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def lse_fit_loss_grad_serial(X, y, W, b, eps, f, gW, gb):
+    """:func:`lse_fit_loss_grad` on the calling thread, bitwise the same result.
+
+    The same blocks in the same order; for small problems, where starting the
+    thread pool costs more than the work (on a loaded machine, milliseconds).
+    """
+    M, d = X.shape
+    N = W.shape[0]
+    WT, inv, use_div, nblocks, size = _setup(X, W, eps)
+    acc = np.zeros((nblocks, d + 1, N), np.float64)
+    part = np.zeros(nblocks, np.float64)
+    for blk in range(nblocks):
+        part[blk] = _block(X, y, WT, b, eps, inv, use_div, blk * size,
+                           min(M, blk * size + size), f, acc[blk])
+    return _finish(acc, part, M, gW, gb)
