@@ -971,7 +971,7 @@ def _sweep_client(fn, points, client, retries, res, bar):
         f = client.submit(_call_point, fn, p, key=f"tropical-sweep-{tag}-{q}", pure=False,
                           retries=retries)
         futs[f] = q
-    ac = distributed.as_completed(list(futs))
+    ac = distributed.as_completed(list(futs), loop=client.loop)
     try:
         for f in ac:
             q = futs[f]
@@ -1174,7 +1174,7 @@ def regions(net, box, client=None, *, splits=None, method="auto", progress=None)
             futs = {client.submit(_subbox_regions, net_f, sl, sh, method, fc, scale,
                                   pure=False): q for q, (sl, sh, fc) in enumerate(jobs)}
             try:
-                for f in distributed.as_completed(list(futs)):
+                for f in distributed.as_completed(list(futs), loop=client.loop):
                     done[futs[f]] = f.result()
                     f.release()
                     bar.update(len(done), 0)
