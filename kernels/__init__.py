@@ -47,4 +47,5 @@ KERNEL_NAMES = {
     "split_faces_2d": "regions",
     "lse_fit_loss_grad": "fit",
     "lse_fit_loss_grad_serial": "fit",
+    "entropy_derivatives": "attribution",
 }

@@ -31,6 +31,7 @@ __all__ = [
     "split_faces_2d",
     "lse_fit_loss_grad",
     "lse_fit_loss_grad_serial",
+    "entropy_derivatives",
 ]
 
 _ROW_BLOCK = 64
@@ -363,3 +364,55 @@ def lse_fit_loss_grad(X, y, W, b, eps, f, gW, gb):
 
 
 lse_fit_loss_grad_serial = lse_fit_loss_grad
+
+
+def entropy_derivatives(W, b, X, eps, order, H, G, Hs, T3, Ge, He):
+    """Attribution entropy ``H(pi(x))`` and its derivatives at the rows of ``X``
+    (see :mod:`tropical.kernels.attribution` for the formulas): ``H``; with
+    ``order >= 1`` the gradient ``G``; ``>= 2`` the Hessian ``Hs``; ``>= 3``
+    the third derivatives ``T3`` and ``Ge = dG/deps``, ``He = dHs/deps``."""
+    s = X @ W.T + b                                         # (M, N)
+    r = s.argmax(axis=1)
+    m = s[np.arange(len(s)), r][:, None]
+    with np.errstate(under="ignore"):
+        e = np.exp((s - m) / eps)
+    S = e.sum(axis=1, keepdims=True)
+    pi = e / S
+    ds = (pi * (s - m)).sum(axis=1, keepdims=True)
+    H[:] = np.maximum(np.log(S[:, 0]) - ds[:, 0] / eps, 0.0)
+    if order < 1:
+        return
+    dW = W[None, :, :] - W[r][:, None, :]                   # (M, N, d)
+    u = dW - np.einsum("mj,mjk->mk", pi, dW)[:, None, :]
+    c = ((s - m) - ds) / eps
+    c = np.where(pi > 0, c, 0.0)
+    v = np.einsum("mj,mjk,mj->mk", pi, u, c)
+    G[:] = -v / eps
+    if order < 2:
+        return
+    C = np.einsum("mj,mjk,mjl->mkl", pi, u, u)
+    Q = np.einsum("mj,mjk,mjl,mj->mkl", pi, u, u, c)
+    Hs[:] = -(C + Q) / eps**2
+    if order < 3:
+        return
+    Ec2 = np.einsum("mj,mj,mj->m", pi, c, c)[:, None, None]
+    Ge[:] = (2 * v + np.einsum("mj,mjk,mj,mj->mk", pi, u, c, c)) / eps**2
+    Q2 = np.einsum("mj,mjk,mjl,mj,mj->mkl", pi, u, u, c, c)
+    He[:] = (2 * C + 4 * Q + Q2 - C * Ec2 - 2 * v[:, :, None] * v[:, None, :]) / eps**3
+    R3 = np.einsum("mj,mjk,mjl,mjn->mkln", pi, u, u, u)
+    R4 = np.einsum("mj,mjk,mjl,mjn,mj->mkln", pi, u, u, u, c)
+    Cv = (C[:, :, :, None] * v[:, None, None, :] + C[:, :, None, :] * v[:, None, :, None]
+          + C[:, None, :, :] * v[:, :, None, None])
+    T3[:] = (-2 * R3 - R4 + Cv) / eps**3
+
+
+lse_fit_loss_grad_serial = lse_fit_loss_grad
+
+
+# ---- views (tropical.kernels.views): network, PDE and convex rows -------------------
+def _top_stats_rows(Z):
+    """(max, multiplicity, largest value below the max) of each row of Z."""
+    m = Z.max(axis=1)
+    cnt = (Z == m[:, None]).sum(axis=1).astype(np.float64)
+    sec = np.where(Z < m[:, None], Z, -np.inf).max(axis=1)
+    return m, cnt, sec
