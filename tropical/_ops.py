@@ -90,7 +90,7 @@ def _product_batch(op, A, other, name, k, k_other, batch_a, batch_b):
 
 
 @_public
-def matmul(A, B, eps=0.0, sense="max", return_argmax=False):
+def matmul(A, B, eps=0.0, sense="max", return_argmax=False, device="cpu"):
     """Matrix product over the semiring of temperature ``eps``.
 
     ``C[i, j] = (+)_k (A[i, k] + B[k, j])``: the max-plus product
@@ -110,11 +110,25 @@ def matmul(A, B, eps=0.0, sense="max", return_argmax=False):
         Temperature ``>= 0``.
     sense : {"max", "min"}
     return_argmax : bool, default False
-        Also return the least ``k`` attaining each entry (``eps = 0`` only).
+        Also return the least ``k`` attaining each entry (``eps = 0`` only,
+        ``device="cpu"`` only).
+    device : {"cpu", "cuda"}, default "cpu"
+        Where the product runs. ``"cuda"`` runs the tiled ``numba.cuda``
+        kernels of :mod:`tropical.kernels.cuda` on the current GPU (or in
+        Numba's CUDA simulator when ``NUMBA_ENABLE_CUDASIM=1``), and raises
+        ``RuntimeError`` where there is neither. NumPy operands (and
+        array-likes) are validated, copied to the device and the result
+        copied back (leading batch axes run one after the other); CUDA
+        device arrays (Numba's, or any object with
+        ``__cuda_array_interface__``) must be 2-D float32/float64, are
+        checked for NaN and the wrong infinity on the device, and give a
+        Numba device array. At ``eps = 0`` the result is bit for bit the CPU
+        result; at ``eps > 0`` it meets the bound stated in the Notes.
 
     Returns
     -------
     C : ndarray, shape (..., m, n)
+        (a Numba device array where an operand was a device array)
     argmax : ndarray of int64, same shape as ``C`` (only with ``return_argmax``)
 
     Notes
@@ -135,7 +149,13 @@ def matmul(A, B, eps=0.0, sense="max", return_argmax=False):
     product ``exp((A - rowmax)/eps) @ exp((B - colmax)/eps)``, clamped into
     ``[M, M + eps log K]``, where its sum is provably safe. The remaining
     entries (near ties, BLAS underflow) come from an exact per-entry kernel
-    (float64 maximum as shift, then a sum of ``exp(. / eps) <= 1``).
+    (float64 maximum as shift, then a sum of ``exp(. / eps) <= 1``). With
+    ``device="cuda"`` the ``eps > 0`` product is the two-pass kernel of
+    :mod:`tropical.kernels.cuda` (exact float64 maximum, then the shifted
+    sum in float64): within ``u (sum_k pi_k (|z_k| + 4 |z_k - M|) + eps (K
+    + 6 + 3 log K) + 2 |C|)`` (``u = 2**-53``, ``pi`` the Gibbs weights of
+    the terms ``z_k``, ``M`` their maximum), plus ``2**-24 |C|`` for a
+    float32 result.
 
     Examples
     --------
@@ -145,9 +165,21 @@ def matmul(A, B, eps=0.0, sense="max", return_argmax=False):
            [3.]])
     >>> tropical.matmul([[0.0, 1.0]], [[1.0], [3.0]], sense="min")
     array([[1.]])
+    >>> tropical.matmul([[0.0, 1.0]], [[1.0], [3.0]], device="cpu")
+    array([[4.]])
+    >>> tropical.matmul([[0.0]], [[1.0]], device="tpu")
+    Traceback (most recent call last):
+        ...
+    ValueError: device must be 'cpu' or 'cuda', got 'tpu'
     """
     s = check_sense(sense)
     eps = check_eps(eps)
+    cu = _device_module(device, "matmul", A, B)
+    if cu is not None and return_argmax:
+        raise ValueError("matmul: return_argmax is not available with device='cuda' "
+                         "(use device='cpu')")
+    if cu is not None and (cu.is_device_array(A) or cu.is_device_array(B)):
+        return _cuda_product_device(cu, "matmul", A, B, "B", eps, s, vec=False)
     A = as_semiring_array(A, "A", s, min_ndim=1)
     B = as_semiring_array(B, "B", s, min_ndim=1)
     if return_argmax and eps > 0:
@@ -166,7 +198,9 @@ def matmul(A, B, eps=0.0, sense="max", return_argmax=False):
         for idx in np.ndindex(*batch):
             a = np.ascontiguousarray(A2[idx])
             b = np.ascontiguousarray(B2[idx])
-            if return_argmax:
+            if cu is not None:
+                out[idx] = _cuda_product_host(cu, a, b, eps, s, out.dtype)
+            elif return_argmax:
                 _kernels.get("maxplus_gemm_argmax")(a, b, s, out[idx], arg[idx])
             elif eps == 0.0:
                 _kernels.get("maxplus_gemm")(a, b, s, out[idx])
@@ -281,7 +315,7 @@ def _lse_gemm_plan(a, b, eps, s):
 
 
 @_public
-def matvec(A, x, eps=0.0, sense="max"):
+def matvec(A, x, eps=0.0, sense="max", device="cpu"):
     """Matrix-vector product over the semiring: ``y[i] = (+)_k (A[i, k] + x[k])``.
 
     Parameters
@@ -290,6 +324,10 @@ def matvec(A, x, eps=0.0, sense="max"):
     x : array_like, shape (..., k)
     eps : float, default 0.0
     sense : {"max", "min"}
+    device : {"cpu", "cuda"}, default "cpu"
+        ``"cuda"`` runs the product on the GPU as :func:`matmul` does (with
+        ``x`` as a one-column matrix); device arrays ``A`` (2-D) and ``x``
+        (1-D, contiguous) give a device array.
 
     Returns
     -------
@@ -302,9 +340,16 @@ def matvec(A, x, eps=0.0, sense="max"):
     array([1., 3.])
     >>> tropical.matvec([[0.0, 0.0]], [0.0, 0.0], eps=1.0)  # log(2)
     array([0.69314718])
+    >>> tropical.matvec([[0.0, 1.0]], [1.0, 0.0], device="gpu")
+    Traceback (most recent call last):
+        ...
+    ValueError: device must be 'cpu' or 'cuda', got 'gpu'
     """
     s = check_sense(sense)
     eps = check_eps(eps)
+    cu = _device_module(device, "matvec", A, x)
+    if cu is not None and (cu.is_device_array(A) or cu.is_device_array(x)):
+        return _cuda_product_device(cu, "matvec", A, x, "x", eps, s, vec=True)
     A = as_semiring_array(A, "A", s, min_ndim=2)
     x = as_semiring_array(x, "x", s, min_ndim=1)
     m, k = A.shape[-2:]
@@ -313,7 +358,12 @@ def matvec(A, x, eps=0.0, sense="max"):
     A = _batched(A.astype(dtype, copy=False), batch, 2)
     x = _batched(x.astype(dtype, copy=False), batch, 1)
     out = np.empty(batch + (m,), dtype)
-    if out.size:
+    if out.size and cu is not None:
+        for idx in np.ndindex(*batch):
+            a = np.ascontiguousarray(A[idx])
+            v = np.ascontiguousarray(x[idx])
+            out[idx] = _cuda_product_host(cu, a, v[:, None], eps, s, out.dtype)[:, 0]
+    elif out.size:
         kern = _kernels.get("maxplus_matvec") if eps == 0.0 else _kernels.get("lse_matvec")
         for idx in np.ndindex(*batch):
             a = np.ascontiguousarray(A[idx])
@@ -323,6 +373,97 @@ def matvec(A, x, eps=0.0, sense="max"):
             else:
                 kern(a, v, eps, s, out[idx])
     return out
+
+
+# --------------------------------------------------------------------------
+# device="cuda"
+# --------------------------------------------------------------------------
+_DEVICES = ("cpu", "cuda")
+
+
+def _looks_on_device(x) -> bool:
+    """A CUDA device array (Numba's, real or simulated, or any object with
+    ``__cuda_array_interface__``), told without importing Numba."""
+    return bool(getattr(x, "__cuda_ndarray__", False)) or hasattr(x, "__cuda_array_interface__")
+
+
+def _device_module(device, op, *operands):
+    """Validate ``device``; the CUDA kernel module for ``"cuda"``, None for ``"cpu"``.
+
+    ``"cuda"`` without a GPU (and without the simulator) is a RuntimeError;
+    a device array with ``device="cpu"`` a TypeError.
+    """
+    if not (isinstance(device, str) and device in _DEVICES):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if device == "cpu":
+        for name, x in zip(("A", "B" if op == "matmul" else "x"), operands):
+            if _looks_on_device(x):
+                raise TypeError(f"{op}: {name} is a CUDA device array; pass device='cuda' "
+                                "(or copy it to the host first)")
+        return None
+    from .kernels import cuda as cu  # imports numba.cuda
+
+    if not cu.is_available():
+        raise RuntimeError(
+            f"{op}: device='cuda' needs a CUDA GPU, and none is available "
+            f"({cu.unavailable_reason()}); use device='cpu', or set "
+            "NUMBA_ENABLE_CUDASIM=1 before Numba is imported to run the (slow) CUDA simulator")
+    return cu
+
+
+def _cuda_product_host(cu, a, b, eps, s, dtype):
+    """One 2-D product of validated host arrays on the GPU; a host array."""
+    dout = cu.device_array((a.shape[0], b.shape[1]), dtype)
+    dA, dB = cu.to_device(a), cu.to_device(b)
+    if eps == 0.0:
+        cu.maxplus_gemm(dA, dB, s, dout)
+    else:
+        cu.lse_gemm(dA, dB, eps, s, dout)
+    return dout.copy_to_host()
+
+
+def _device_operand(cu, x, name, s, ndim, op):
+    """A validated device array of ``ndim`` dimensions from a device or host operand."""
+    if not cu.is_device_array(x):
+        arr = as_semiring_array(x, name, s)
+        if arr.ndim != ndim:
+            raise ValueError(f"{op}: with a device array operand, {name} must have {ndim} "
+                             f"dimension(s) (no batching on the device), got shape {arr.shape}")
+        return cu.to_device(arr)
+    d = cu.as_device_array(x)
+    if d.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: the device array {name} must be float32 or float64, "
+                        f"got dtype {d.dtype}")
+    if d.ndim != ndim:
+        raise ValueError(f"{op}: the device array {name} must have {ndim} dimension(s) "
+                         f"(no batching on the device), got shape {tuple(d.shape)}")
+    if cu.has_bad_elements(d, s):
+        # rare path: copy to the host for the precise message (index and value)
+        as_semiring_array(d.copy_to_host(), name, s)
+        raise ValueError(f"{name} contains NaN or an infinity that is not the semiring zero")
+    return d
+
+
+def _cuda_product_device(cu, op, A, other, name, eps, s, vec):
+    """The product with at least one device-array operand; a device array."""
+    dA = _device_operand(cu, A, "A", s, 2, op)
+    dB = _device_operand(cu, other, name, s, 1 if vec else 2, op)
+    m, k = dA.shape
+    k2 = dB.shape[0]
+    _product_batch(op, dA, dB, name, k, k2, (), ())
+    if vec:
+        try:
+            dB = dB.reshape(k2, 1)
+        except Exception:
+            raise ValueError(f"{op}: the device array {name} must be contiguous") from None
+    n = dB.shape[1]
+    both32 = dA.dtype == np.float32 and dB.dtype == np.float32
+    dout = cu.device_array((m, n), np.float32 if both32 else np.float64)
+    if eps == 0.0:
+        cu.maxplus_gemm(dA, dB, s, dout)
+    else:
+        cu.lse_gemm(dA, dB, eps, s, dout)
+    return dout.reshape(m) if vec else dout
 
 
 def _rows_view(a: np.ndarray, axis: int):
