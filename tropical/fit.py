@@ -840,8 +840,8 @@ class ScalingResult:
             lines.append("       N        eps     RMS error     max error")
             for k, N in enumerate(self.Ns[d]):
                 lines.append(f"{int(N):8d} {self.eps[d][k]:10.4g} "
-                             f"{np.nanmean(self.errors[d][k]):13.4e} "
-                             f"{np.nanmean(self.max_errors[d][k]):13.4e}")
+                             f"{_mean(self.errors[d][k]):13.4e} "
+                             f"{_mean(self.max_errors[d][k]):13.4e}")
         if self.interrupted:
             lines.append("INCOMPLETE: interrupted")
         return "\n".join(lines)
@@ -906,11 +906,11 @@ class ScalingResult:
             fig = ax.figure
         for d in self.dims:
             N = np.asarray(self.Ns[d], float)
-            e = np.nanmean(self.errors[d], axis=1)
+            e = np.array([_mean(row) for row in self.errors[d]])
             lo, hi = self.interval[d]
             line, = ax.loglog(N, e, "o-", label=f"d={d}: s={self.exponent[d]:.2f} "
                                                  f"[{lo:.2f}, {hi:.2f}]")
-            ax.loglog(N, np.nanmean(self.max_errors[d], axis=1), "s--",
+            ax.loglog(N, [_mean(row) for row in self.max_errors[d]], "s--",
                       color=line.get_color(), alpha=0.6)
             if math.isfinite(self.exponent[d]):
                 ax.loglog(N, np.exp(self.intercept[d]) * N ** self.exponent[d], ":",
@@ -922,6 +922,13 @@ class ScalingResult:
         if path is not None:
             fig.savefig(path, dpi=120, bbox_inches="tight")
         return fig
+
+
+def _mean(values):
+    """Mean of the finite entries (NaN, silently, when there is none)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else math.nan
 
 
 def _json_default(obj):

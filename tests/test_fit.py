@@ -1,0 +1,569 @@
+"""Tests of tropical.fit and its kernel tropical.kernels.fit.
+
+The fused loss-and-gradient kernel is checked against its plain-numpy twin,
+against central finite differences computed in mpmath at 50 digits (so the
+difference quotient is exact to far below float64 rounding, and the tolerance
+is the kernel's own rounding), and against the eps = 0 (argmax) kernel as
+eps -> 0 with a bound derived from the Gibbs weights. Fitting must recover a
+planted layer; quadrature layers must respect their proven bound; the scaling
+experiment must recover exponents derived in closed form.
+"""
+
+from __future__ import annotations
+
+import doctest
+import json
+import math
+import subprocess
+import sys
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tropical
+from tropical import fit as tfit
+from tropical.fit import (FitResult, QuadratureLayer, ScalingResult, fit, quadrature_layer,
+                          scaling_experiment)
+from tropical.kernels import fit as kfit
+from tropical.kernels import reference as kref
+from tropical.views.network import LSELayer
+from tropical.views.pde import HopfCole
+
+U = 2.0 ** -53
+
+
+def _problem(rng, M, N, d, scale=1.0):
+    X = rng.uniform(-2, 2, size=(M, d))
+    y = rng.normal(size=M)
+    W = scale * rng.normal(size=(N, d))
+    b = rng.normal(size=N)
+    return X, y, W, b
+
+
+def _run(kernel, X, y, W, b, eps):
+    M, d = X.shape
+    N = W.shape[0]
+    f, gW, gb = np.empty(M), np.empty((N, d)), np.empty(N)
+    loss = kernel(X, y, W, b, eps, f, gW, gb)
+    return loss, f, gW, gb
+
+
+# ----------------------------------------------------------------------------- kernel
+def test_exp_copy_is_bitwise_the_lse_one():
+    """kernels/fit.py carries a copy of the exp of kernels/lse.py: they must not drift."""
+    from tropical.kernels import lse
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([-rng.exponential(5.0, 20000), -rng.uniform(0, 800, 20000),
+                        [0.0, -0.0, -708.0, -708.0000001, -745.2, -np.inf, -1e-300]])
+    a, b = np.empty_like(x), np.empty_like(x)
+    kfit._exp_term_array(x, a)
+    lse._exp_term_array(x, b)
+    assert np.array_equal(a, b)
+
+
+@settings(max_examples=25)
+@given(M=st.integers(1, 70), N=st.integers(1, 12), d=st.integers(1, 4),
+       eps=st.sampled_from([1e-3, 0.05, 0.7, 30.0]), seed=st.integers(0, 2**32 - 1))
+def test_kernel_matches_numpy_twin(M, N, d, eps, seed):
+    """Same sums in another order: agreement to a rounding budget of (N + d + 8) u per term."""
+    rng = np.random.default_rng(seed)
+    X, y, W, b = _problem(rng, M, N, d)
+    want = _run(kref.lse_fit_loss_grad, X, y, W, b, eps)
+    got = _run(kfit.lse_fit_loss_grad, X, y, W, b, eps)
+    serial = _run(kfit.lse_fit_loss_grad_serial, X, y, W, b, eps)
+    for a, s in zip(got, serial):                     # threads change nothing, bit for bit
+        assert np.array_equal(a, s)
+    Z = X @ W.T + b
+    zmax = np.abs(Z).max()
+    r = np.abs(want[1] - y)
+    budget = (N + d + 8) * U
+    # f = m + eps*log s: errors relative to |z| and eps*log N
+    tol_f = budget * (zmax + eps * math.log(N) + 1.0) * 4
+    assert np.abs(got[1] - want[1]).max() <= tol_f
+    # loss: sums of r^2; each r carries the error of f
+    assert abs(got[0] - want[0]) <= np.mean(r) * tol_f + M * U * want[0] * 4 + 1e-300
+    # gradient: mean of r*pi*x; errors from r (tol_f), pi (budget) and the sums (M u)
+    xs = np.abs(X).max()
+    tol_g = (tol_f + (r.mean() + tol_f) * (budget + M * U)) * max(xs, 1.0) * 4
+    assert np.abs(got[2] - want[2]).max() <= tol_g
+    assert np.abs(got[3] - want[3]).max() <= tol_g
+
+
+def _mp_loss(X, y, W, b, eps):
+    M = X.shape[0]
+    tot = mpmath.mpf(0)
+    for i in range(M):
+        z = [mpmath.fsum(mpmath.mpf(W[j, k]) * mpmath.mpf(X[i, k]) for k in range(X.shape[1]))
+             + mpmath.mpf(b[j]) for j in range(W.shape[0])]
+        m = max(z)
+        f = m + eps * mpmath.log(mpmath.fsum(mpmath.exp((zj - m) / eps) for zj in z))
+        tot += (f - mpmath.mpf(y[i])) ** 2
+    return tot / (2 * M)
+
+
+@pytest.mark.parametrize("eps", [0.05, 0.5, 4.0])
+def test_gradient_against_mpmath_central_differences(eps):
+    """Central differences at 50 digits with step 1e-20: truncation ~1e-40 |L'''|,
+    cancellation ~1e-50/1e-20: the quotient is exact to ~1e-30, far below the
+    float64 rounding of the kernel, whose own budget is the tolerance."""
+    rng = np.random.default_rng(7)
+    X, y, W, b = _problem(rng, 9, 4, 2)
+    loss, f, gW, gb = _run(kfit.lse_fit_loss_grad, X, y, W, b, eps)
+    epsm = mpmath.mpf(eps)
+    hstep = mpmath.mpf("1e-20")
+    with mpmath.workdps(50):
+        L0 = _mp_loss(X, y, W, b, epsm)
+        assert abs(float(L0) - loss) <= 64 * U * float(L0) + 1e-300
+        theta = [mpmath.mpf(v) for v in np.concatenate([W.ravel(), b])]
+        num = []
+        for p in range(len(theta)):
+            def L_at(delta):
+                th = list(theta)
+                th[p] += delta
+                Wm = np.array(th[:8], dtype=object).reshape(4, 2)
+                bm = np.array(th[8:], dtype=object)
+                return _mp_loss(X, y, Wm, bm, epsm)
+            num.append((L_at(hstep) - L_at(-hstep)) / (2 * hstep))
+    got = np.concatenate([gW.ravel(), gb])
+    want = np.array([float(v) for v in num])
+    # float64 kernel: each gradient entry is a mean of r*pi*x with |r| <= R, |x| <= 2;
+    # relative rounding of r (~|f|/|r| ulps, the cancellation f - y), pi and the sum
+    R = np.abs(f - y).max()
+    tol = 64 * U * (np.abs(f).max() + R + 1.0) * 2.0
+    assert np.abs(got - want).max() <= tol, (got - want)
+
+
+def test_eps_to_zero_against_argmax_kernel():
+    """eps -> 0: f within [f_0, f_0 + eps log N] and the gradient within the bound
+    from |pi_eps - pi_0|_1 <= 2 (N - 1) exp(-gap/eps) (gap: top two terms)."""
+    rng = np.random.default_rng(3)
+    X, y, W, b = _problem(rng, 200, 6, 3)
+    M, N = 200, 6
+    loss0, f0, gW0, gb0 = _run(kfit.lse_fit_loss_grad, X, y, W, b, 0.0)
+    _, f0r, gW0r, gb0r = _run(kref.lse_fit_loss_grad, X, y, W, b, 0.0)
+    Z = X @ W.T + b
+    zs = np.sort(Z, axis=1)
+    gap = zs[:, -1] - zs[:, -2]
+    # z = b + W x in another order (and FMAs) than BLAS: (d + 2) u |terms| each, twice
+    zerr = 2 * (3 + 2) * U * (np.abs(X) @ np.abs(W).T + np.abs(b)).max()
+    assert np.abs(f0 - Z.max(axis=1)).max() <= zerr and np.abs(f0 - f0r).max() <= zerr
+    assert gap.min() > 1e3 * zerr                          # the argmax is the same term
+    np.testing.assert_allclose(gb0, gb0r, rtol=0, atol=zerr + 8 * U * np.abs(gb0r).max())
+    for eps in (1e-2, 1e-3, 1e-8, 1e-300, 5e-324):
+        loss, f, gW, gb = _run(kfit.lse_fit_loss_grad, X, y, W, b, eps)
+        assert np.all(f >= f0) and np.all(f - f0 <= eps * math.log(N) * (1 + 1e-12))
+        r0, r = f0 - y, f - y
+        with np.errstate(under="ignore", over="ignore"):
+            dpi = 2 * (N - 1) * np.exp(-gap / eps)
+        bound_b = (np.abs(r) * dpi + np.abs(r - r0)).mean() + 8 * U * np.abs(r).mean()
+        assert np.abs(gb - gb0).max() <= bound_b
+        assert np.abs(gW - gW0).max() <= 2.0 * bound_b    # |x| <= 2
+        if eps <= 1e-8:                                    # every other term is exactly 0
+            assert np.array_equal(gb, gb0) and np.array_equal(f, f0)
+
+
+def test_eps_zero_tie_gives_uniform_weights():
+    """Two equal rows: at eps = 0 the subgradient splits the residual equally."""
+    X = np.array([[0.5], [1.5]])
+    y = np.array([0.0, 0.0])
+    W = np.array([[1.0], [1.0], [-1.0]])
+    b = np.array([0.0, 0.0, -5.0])
+    for k in (kfit.lse_fit_loss_grad_serial, kref.lse_fit_loss_grad):
+        loss, f, gW, gb = _run(k, X, y, W, b, 0.0)
+        assert np.array_equal(f, [0.5, 1.5])
+        assert loss == 0.25 * (0.25 + 2.25)
+        assert gb[0] == gb[1] == 0.5 * 0.5 * (0.5 + 1.5) and gb[2] == 0.0
+        assert gW[0, 0] == gW[1, 0] == 0.25 * (0.25 + 2.25) and gW[2, 0] == 0.0
+
+
+# ----------------------------------------------------------------------------- fit
+def _planted(seed=1, N=4, d=2, eps=0.3, M=300):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(N, d))
+    b = rng.normal(size=N) * 0.5
+    layer = LSELayer(W, b, eps)
+    X = rng.uniform(-2, 2, size=(M, d))
+    Xt = rng.uniform(-2, 2, size=(100, d))
+    return layer, X, layer(X), Xt, rng
+
+
+@pytest.mark.parametrize("method,iters,rel", [("lbfgs", 150, 1e-12), ("adam", 1200, 1e-8)])
+def test_fit_recovers_planted_layer(method, iters, rel):
+    """Data generated by a layer with the same N: from a nearby start the loss goes
+    to ~0 relative to the planted problem's scale 0.5*Var(y) (the constant predictor)."""
+    planted, X, y, Xt, rng = _planted()
+    scale = 0.5 * y.var()
+    start = LSELayer(planted.W + 0.15 * rng.normal(size=planted.W.shape),
+                     planted.b + 0.15 * rng.normal(size=planted.N), planted.eps)
+    res = fit(X, y, init=start, method=method, iterations=iters, lr=0.01)
+    assert res.loss <= rel * scale, res
+    assert res.loss == min(res.loss_history)
+    assert res.loss_history[0] > 100 * res.loss
+    # function values at held-out points: as good as on the training points
+    rms_train = math.sqrt(2 * res.loss)
+    rms_test = math.sqrt(np.mean((res.layer(Xt) - planted(Xt)) ** 2))
+    assert rms_test <= 3 * rms_train + 1e-12
+    # the reported loss is the layer's loss
+    assert res.loss == pytest.approx(0.5 * np.mean((res.layer(X) - y) ** 2), rel=1e-10)
+    assert res.grad_norm >= 0 and res.method == method and not res.interrupted
+
+
+def test_fit_from_default_init_reaches_small_loss_both_methods():
+    planted, X, y, Xt, rng = _planted(seed=5, N=3, d=1, eps=0.2)
+    scale = 0.5 * y.var()
+    for method, iters in (("lbfgs", 60), ("adam", 400)):
+        res = fit(X, y, 3, 0.2, method=method, iterations=iters, lr=0.02, seed=0)
+        assert res.loss <= 1e-3 * scale, (method, res)
+
+
+def test_lbfgs_history_is_monotone_and_adam_history_has_every_iterate():
+    planted, X, y, Xt, rng = _planted(seed=2, N=5, d=2, eps=0.5)
+    res = fit(X, y, 5, 0.5, method="lbfgs", iterations=50, seed=1)
+    h = res.loss_history
+    assert np.all(np.diff(h) <= 0) and len(h) == res.iterations + 1
+    res = fit(X, y, 5, 0.5, method="adam", iterations=37, seed=1)
+    assert len(res.loss_history) == 38 and res.iterations == 37 and res.evaluations == 38
+
+
+def test_same_seed_same_result_and_tol_stops():
+    planted, X, y, Xt, rng = _planted(seed=4)
+    a = fit(X, y, 4, 0.3, iterations=20, seed=11)
+    b = fit(X, y, 4, 0.3, iterations=20, seed=11)
+    assert a.layer == b.layer and np.array_equal(a.loss_history, b.loss_history)
+    res = fit(X, y, init=planted, iterations=100, tol=1e-6)
+    assert res.iterations == 0 and "tol" in res.message and res.loss < 1e-25
+
+
+def test_fit_eps_zero_adam_uses_subgradient():
+    """eps = 0 (max-plus layer): Adam on the subgradient still fits a planted layer."""
+    planted, X, y, Xt, rng = _planted(seed=8, N=3, d=1, eps=0.0)
+    start = LSELayer(planted.W + 0.1, planted.b - 0.1, 0.0)
+    res = fit(X, y, init=start, method="adam", iterations=1500, lr=0.005)
+    assert res.loss <= 1e-3 * res.loss_history[0]
+    assert res.layer.eps == 0.0
+
+
+def test_parallel_and_serial_fits_agree_bitwise():
+    planted, X, y, Xt, rng = _planted(seed=6)
+    a = fit(X, y, 4, 0.3, iterations=15, seed=2, parallel=True)
+    b = fit(X, y, 4, 0.3, iterations=15, seed=2, parallel=False)
+    assert a.settings["parallel"] and not b.settings["parallel"]
+    assert a.layer == b.layer and np.array_equal(a.loss_history, b.loss_history)
+
+
+@pytest.mark.parametrize("method", ["adam", "lbfgs"])
+def test_ctrl_c_keeps_best_parameters(monkeypatch, method):
+    planted, X, y, Xt, rng = _planted(seed=9)
+    real = tfit._loss_grad_kernel
+    calls = []
+
+    def fake(work, parallel):
+        kernel, par = real(work, parallel)
+
+        def wrapped(*args):
+            calls.append(1)
+            if len(calls) == 12:
+                raise KeyboardInterrupt
+            return kernel(*args)
+        return wrapped, par
+
+    monkeypatch.setattr(tfit, "_loss_grad_kernel", fake)
+    res = fit(X, y, 4, 0.3, method=method, iterations=100, seed=0, lr=0.05)
+    assert res.interrupted and "interrupted" in res.message
+    assert res.evaluations == 11
+    assert res.loss <= min(res.loss_history)
+    assert res.loss == pytest.approx(0.5 * np.mean((res.layer(X) - y) ** 2), rel=1e-12)
+    assert "interrupted=True" in repr(res)
+
+
+def test_fit_result_json_and_repr():
+    planted, X, y, Xt, rng = _planted()
+    res = fit(X, y, 4, 0.3, iterations=10, seed=0)
+    again = FitResult.from_json(res.to_json())
+    assert again.layer == res.layer and np.array_equal(again.loss_history, res.loss_history)
+    assert again.settings == res.settings and again.message == res.message
+    assert repr(res).startswith("FitResult(method='adam', N=4, d=2, eps=0.3, loss=")
+    with pytest.raises(ValueError, match="FitResult"):
+        FitResult.from_json(json.dumps({"type": "other"}))
+
+
+def test_fit_bad_inputs():
+    X = np.zeros((5, 2))
+    y = np.zeros(5)
+    with pytest.raises(ValueError, match="X contains NaN"):
+        fit(np.array([[np.nan, 0.0]]), [0.0], 2, 0.1)
+    with pytest.raises(ValueError, match="X must be finite"):
+        fit(np.array([[np.inf, 0.0]]), [0.0], 2, 0.1)
+    with pytest.raises(ValueError, match="y must have shape"):
+        fit(X, np.zeros(4), 2, 0.1)
+    with pytest.raises(ValueError, match="X must have shape"):
+        fit(np.zeros((0, 2)), np.zeros(0), 2, 0.1)
+    with pytest.raises(ValueError, match="ragged"):
+        fit([[1.0, 2.0], [1.0]], [0.0, 0.0], 2, 0.1)
+    with pytest.raises(ValueError, match="eps must be >= 0"):
+        fit(X, y, 2, -0.1)
+    with pytest.raises(ValueError, match="eps is required"):
+        fit(X, y, 2)
+    with pytest.raises(ValueError, match="n_terms is required"):
+        fit(X, y, eps=0.1)
+    with pytest.raises(ValueError, match="n_terms must be >= 1"):
+        fit(X, y, 0, 0.1)
+    with pytest.raises(ValueError, match="method must be one of"):
+        fit(X, y, 2, 0.1, method="sgd")
+    with pytest.raises(ValueError, match="init must be one of"):
+        fit(X, y, 2, 0.1, init="zeros")
+    with pytest.raises(ValueError, match="iterations must be >= 0"):
+        fit(X, y, 2, 0.1, iterations=-1)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        fit(X, y, 2, 0.1, lr=0.0)
+    with pytest.raises(TypeError, match="iterations must be an integer"):
+        fit(X, y, 2, 0.1, iterations=2.5)
+    layer = LSELayer([[1.0]], [0.0], 0.1)
+    with pytest.raises(ValueError, match="init has d = 1"):
+        fit(X, y, init=layer)
+    with pytest.raises(ValueError, match="does not match init.N"):
+        fit(X[:, :1], y, 3, init=layer)
+    with pytest.raises(TypeError, match="parallel must be a bool"):
+        fit(X, y, 2, 0.1, parallel="yes")
+    with pytest.raises(FloatingPointError, match="diverged"):
+        fit(np.array([[0.0], [1.0]]), np.array([0.0, 1e200]), 1, 0.1, iterations=3, seed=0)
+
+
+# ----------------------------------------------------------------------------- quadrature
+def _hopf_lax_norm(x, t):
+    """U(x, t) for g = |y|: |x|^2/(4t) inside the ball |x| <= 2t, |x| - t outside."""
+    r = np.linalg.norm(x, axis=-1)
+    return np.where(r <= 2 * t, r * r / (4 * t), r - t)
+
+
+@pytest.mark.parametrize("d,h", [(1, 0.2), (2, 0.25)])
+@pytest.mark.parametrize("eps", [0.0, 0.01, 0.2])
+def test_quadrature_layer_within_its_bound(d, h, eps):
+    t = 0.5
+    q = quadrature_layer(lambda Y: np.linalg.norm(Y, axis=1), eps, t, box=(-3.0, 3.0), h=h,
+                         lipschitz=1.0, d=d)
+    # built on HopfCole.from_initial_data: the same layer, bit for bit
+    hc = HopfCole.from_initial_data(lambda Y: np.linalg.norm(Y, axis=1), 1.0, eps,
+                                    box=(np.full(d, -3.0), np.full(d, 3.0)), h=h)
+    assert q.layer == hc.to_network(t)
+    rng = np.random.default_rng(d)
+    x = rng.uniform(-2.0, 2.0, size=(400, d))
+    F = np.einsum("ij,ij->i", x, x) / (4 * t) - _hopf_lax_norm(x, t)
+    lo, hi = q.bound(x)
+    gap = q.layer(x) - F
+    inside = np.isfinite(lo)
+    assert inside.sum() > 100
+    assert np.all(gap[inside] >= lo[inside] - 1e-12) and np.all(gap <= hi + 1e-12)
+    assert np.all(hi == eps * math.log(q.layer.N))
+
+
+@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("eps", [0.05, 0.02])
+def test_weighted_quadrature_has_the_closed_form_viscous_bias(d, eps):
+    """g = a|y|^2/2: the viscous solution is U_0 + (eps d/2) log(1 + 2at) exactly
+    (Gaussian integral), so layer - F_0 = -(eps d/2) log(1 + 2at) up to the Riemann
+    error of the grid, 2 exp(-2 pi^2 sigma^2/h^2) relative, sigma^2 = eps/(a + 1/(2t))."""
+    a, t, h = 1.0, 0.5, 0.05
+    q = quadrature_layer(lambda Y: a * (Y ** 2).sum(axis=1) / 2, eps, t, box=(-2.5, 2.5), h=h,
+                         weighted=True, d=d)
+    x = np.random.default_rng(0).uniform(-1, 1, size=(50, d))
+    r2 = (x * x).sum(axis=1)
+    F0 = r2 / (4 * t) - a * r2 / (2 * (1 + 2 * a * t))
+    bias = -(eps * d / 2) * math.log(1 + 2 * a * t)
+    sigma2 = eps / (a + 1 / (2 * t))
+    riemann = 2 * d * math.exp(-2 * math.pi ** 2 * sigma2 / h ** 2) * eps
+    assert np.abs(q.layer(x) - F0 - bias).max() <= riemann + 1e-12
+    with pytest.raises(ValueError, match="no bound is claimed"):
+        q.bound(x)
+
+
+def test_quadrature_layer_points_unknown_lipschitz_json_and_bad_inputs():
+    pts = np.linspace(-1, 1, 11)[:, None]
+    q = quadrature_layer(lambda Y: Y[:, 0] ** 2, 0.1, 1.0, points=pts, covering_radius=0.1)
+    lo, hi = q.bound([[0.0], [0.5]])
+    assert np.all(np.isinf(lo)) and np.all(hi == 0.1 * math.log(11))
+    again = QuadratureLayer.from_json(q.to_json())
+    assert again.layer == q.layer and again.model == q.model and again.t == q.t
+    assert "QuadratureLayer(N=11, d=1" in repr(q)
+    with pytest.raises(ValueError, match="t must be > 0"):
+        quadrature_layer(lambda Y: Y[:, 0], 0.1, 0.0, points=pts)
+    with pytest.raises(TypeError, match="weighted must be a bool"):
+        quadrature_layer(lambda Y: Y[:, 0], 0.1, 1.0, points=pts, weighted=1)
+    with pytest.raises(ValueError, match="eps must be >= 0"):
+        quadrature_layer(lambda Y: Y[:, 0], -1.0, 1.0, points=pts)
+    with pytest.raises(ValueError, match="lipschitz must be >= 0"):
+        quadrature_layer(lambda Y: Y[:, 0], 0.1, 1.0, points=pts, lipschitz=-1.0)
+    with pytest.raises(ValueError, match="non-finite"):
+        quadrature_layer(lambda Y: np.full(len(Y), np.nan), 0.1, 1.0, points=pts)
+    with pytest.raises(ValueError, match="needs points, or a box"):
+        quadrature_layer(lambda Y: Y[:, 0], 0.1, 1.0)
+
+
+# ----------------------------------------------------------------------------- scaling
+def test_scaling_quadrature_recovers_the_smoothing_exponent_exactly():
+    """Weighted quadrature of g = |y|^2/2 at t = 1/2 with eps = N^(-1/d): the error
+    is (eps d/2) log 2 at every x up to the Riemann error of the grid (relative
+    2 d exp(-2 pi^2 sigma^2/h^2), sigma^2 = eps/2), so log(error) is linear in
+    log N with slope -1/d up to that relative error."""
+    for d, Ns in ((1, (33, 65, 129)), (2, (400, 900, 1600))):
+        res = scaling_experiment(lambda X: (X ** 2).sum(axis=1) / 4, dims=(d,), Ns=Ns,
+                                 mode="quadrature", t=0.5,
+                                 initial_data=lambda Y: (Y ** 2).sum(axis=1) / 2,
+                                 box=(-1.0, 1.0), quadrature_box=(-1.5, 1.5), n_test=100)
+        assert tuple(res.Ns[d]) == Ns
+        eps = res.eps[d]
+        h = 3.0 / (np.array([round(N ** (1 / d)) for N in Ns]) - 1)
+        rel = 2 * d * np.exp(-2 * math.pi ** 2 * (eps / 2) / h ** 2) + 1e-12
+        predicted = eps * d / 2 * math.log(2.0)
+        assert np.all(np.abs(res.errors[d][:, 0] - predicted) <= rel * eps)
+        assert np.all(np.abs(res.max_errors[d][:, 0] - predicted) <= rel * eps)
+        # log error_k = a - log(N_k)/d + delta_k, |delta_k| <= 1.01 rel_k: the OLS slope
+        # moves by sum (x_k - mean x) delta_k / Sxx at most
+        x = np.log(np.array(Ns, float))
+        xc = x - x.mean()
+        shift = 1.01 * (np.abs(xc) * rel).sum() / (xc ** 2).sum()
+        assert abs(res.exponent[d] + 1.0 / d) <= shift + 1e-12
+        lo, hi = res.interval[d]
+        assert lo <= -1.0 / d <= hi
+
+
+@pytest.mark.parametrize("d,Ns", [(1, (8, 16, 32, 64)), (2, (64, 144, 400, 900))])
+def test_scaling_quadrature_recovers_the_resolution_exponent(d, Ns):
+    """eps = 0, plain samples of a linear g = a.y: the error at x is exactly
+    dist(y*, grid)^2/(4t), y* = x - 2ta, so the RMS error is C h^2 in
+    distribution; h = width/(nodes - 1) with nodes = N^(1/d), so the exponent in N
+    is the OLS slope of log h^2 on log N over these grids (-2/d asymptotically)."""
+    t = 0.5
+    avec = np.full(d, 0.3)
+    F = lambda X: (X ** 2).sum(axis=1) / (4 * t) - (X @ avec - t * avec @ avec)   # noqa: E731
+    res = scaling_experiment(F, dims=(d,), Ns=Ns, mode="quadrature", t=t, eps_rule=0.0,
+                             weighted=False, initial_data=lambda Y: Y @ avec,
+                             box=(-1.0, 1.0), quadrature_box=(-1.5, 1.5), n_test=400,
+                             repeats=4, seed=2)
+    nodes = np.array([round(N ** (1 / d)) for N in Ns])
+    hs = 3.0 / (nodes - 1)
+    expected = tfit._slope_fit(np.log(nodes ** d), 2 * np.log(hs))[0]
+    lo, hi = res.interval[d]
+    assert lo <= expected <= hi, (expected, res)
+    assert hi - lo < 0.2                                      # and the interval is informative
+    # the max error never exceeds the worst case d h^2/(16 t) (cell centre)
+    assert np.all(res.max_errors[d] <= (d * hs ** 2 / (16 * t))[:, None] * (1 + 1e-9))
+
+
+def test_scaling_bootstrap_interval_and_fit_mode_result():
+    res = scaling_experiment("norm", dims=(1, 2), Ns=(2, 4, 8), mode="fit", method="adam",
+                             iterations=300, lr=0.05, n_train=300, n_test=200, repeats=3,
+                             ci="bootstrap", seed=1)
+    for d in (1, 2):
+        assert res.errors[d].shape == (3, 3) and np.isfinite(res.errors[d]).all()
+        assert np.all(res.max_errors[d] >= res.errors[d])
+        lo, hi = res.interval[d]
+        assert lo <= hi and np.isfinite(res.train_loss[d]).all()
+        np.testing.assert_allclose(res.eps[d], np.array([2, 4, 8.0]) ** (-1 / d))
+    # more terms fit ||x|| better (d = 1: the kink is resolved at rate ~ eps)
+    assert res.exponent[1] < -0.3
+    again = ScalingResult.from_json(res.to_json())
+    assert again.dims == res.dims and again.exponent == res.exponent
+    assert again.interval == res.interval and np.array_equal(again.errors[2], res.errors[2])
+    assert "ScalingResult(mode='fit', dims=(1, 2), exponent={1: " in repr(res)
+    assert "d = 2: s(RMS)" in str(res)
+    pytest.importorskip("matplotlib")
+    fig = res.plot()
+    assert len(fig.axes[0].lines) >= 4
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_scaling_ambient_embedding_keeps_the_errors_of_the_intrinsic_problem():
+    """A random isometry of R^d into R^D changes nothing for ||x|| except the optimiser's
+    path: the errors stay finite and of the same order."""
+    kw = dict(dims=(1,), Ns=(2, 4, 8), mode="fit", method="adam", iterations=300, lr=0.05,
+              n_train=300, n_test=200, seed=3)
+    a = scaling_experiment("norm", **kw)
+    b = scaling_experiment("norm", ambient_dim=3, **kw)
+    assert np.all(b.errors[1] < 3 * a.errors[1] + 0.05)
+
+
+def test_scaling_interrupt_returns_partial(monkeypatch):
+    calls = []
+    real = tfit.quadrature_layer
+
+    def fake(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tfit, "quadrature_layer", fake)
+    res = scaling_experiment(lambda X: X[:, 0], dims=(1,), Ns=(4, 8, 16, 32),
+                             mode="quadrature", initial_data=lambda Y: Y[:, 0])
+    assert res.interrupted and np.isnan(res.errors[1][2:]).all()
+    assert np.isfinite(res.errors[1][:2]).all() and math.isfinite(res.exponent[1])
+    assert "INCOMPLETE" in str(res)
+
+
+def test_scaling_bad_inputs():
+    g = lambda Y: Y[:, 0]                                   # noqa: E731
+    with pytest.raises(ValueError, match="mode must be"):
+        scaling_experiment("norm", mode="train")
+    with pytest.raises(ValueError, match="target must be a callable or one of"):
+        scaling_experiment("sqrt(x)")
+    with pytest.raises(TypeError, match="target must be a callable"):
+        scaling_experiment(3.0)
+    with pytest.raises(ValueError, match="eps_rule must be one of"):
+        scaling_experiment("norm", eps_rule="__import__('os').getcwd()")
+    with pytest.raises(ValueError, match="eps_rule must be >= 0"):
+        scaling_experiment("norm", eps_rule=-1.0)
+    with pytest.raises(ValueError, match="eps_rule\\(N, d\\) must be a real number"):
+        scaling_experiment("norm", eps_rule=lambda N, d: float("nan"))
+    with pytest.raises(ValueError, match="bootstrap"):
+        scaling_experiment("norm", ci="bootstrap", repeats=1)
+    with pytest.raises(ValueError, match="ci must be"):
+        scaling_experiment("norm", ci="normal")
+    with pytest.raises(ValueError, match="level must be in"):
+        scaling_experiment("norm", level=1.0)
+    with pytest.raises(ValueError, match="dims is empty"):
+        scaling_experiment("norm", dims=())
+    with pytest.raises(ValueError, match="must not repeat"):
+        scaling_experiment("norm", Ns=(4, 4))
+    with pytest.raises(ValueError, match="dims must be >= 1"):
+        scaling_experiment("norm", dims=(0,))
+    with pytest.raises(ValueError, match="needs initial_data"):
+        scaling_experiment("norm", mode="quadrature")
+    with pytest.raises(ValueError, match="ambient_dim applies"):
+        scaling_experiment("norm", mode="quadrature", initial_data=g, ambient_dim=3)
+    with pytest.raises(ValueError, match="below max\\(dims\\)"):
+        scaling_experiment("norm", dims=(2,), ambient_dim=1)
+    with pytest.raises(ValueError, match="box must have lo < hi"):
+        scaling_experiment("norm", box=(1.0, -1.0))
+    with pytest.raises(ValueError, match="target\\(X\\) must return"):
+        scaling_experiment(lambda X: X, dims=(2,), Ns=(2, 3), iterations=1)
+    with pytest.raises(ValueError, match="non-finite"):
+        scaling_experiment(lambda X: np.full(len(X), np.inf), dims=(1,), Ns=(2, 3), iterations=1)
+
+
+# ----------------------------------------------------------------------------- module
+def test_import_loads_nothing_heavy():
+    code = ("import sys, tropical.fit; "
+            "bad = [m for m in ('numba', 'scipy', 'matplotlib', 'sympy') if m in sys.modules]; "
+            "print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_registry_and_twin():
+    from tropical.kernels import KERNEL_NAMES
+
+    assert KERNEL_NAMES["lse_fit_loss_grad"] == "fit"
+    assert KERNEL_NAMES["lse_fit_loss_grad_serial"] == "fit"
+    assert hasattr(kref, "lse_fit_loss_grad") and hasattr(kref, "lse_fit_loss_grad_serial")
+
+
+def test_doctests():
+    result = doctest.testmod(tfit, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
