@@ -136,6 +136,26 @@ def test_numba_threads_settings_agree(rng):
         assert np.array_equal(got, ref)
 
 
+def test_numba_threads_per_task():
+    numba = pytest.importorskip("numba")
+    import dask
+
+    tropical.matmul(np.zeros((2, 2)), np.zeros((2, 2)))      # loads Numba
+    total = numba.config.NUMBA_NUM_THREADS
+    before = numba.get_num_threads()
+
+    def probe():
+        with parallel._numba_threads("auto"):
+            return numba.get_num_threads()
+
+    with dask.config.set(num_workers=2):
+        assert dask.delayed(probe)().compute(scheduler="threads") == max(1, total // 2)
+    assert dask.delayed(probe)().compute(scheduler="sync") == total
+    with parallel._numba_threads(1):
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before                  # restored
+
+
 # ---------------------------------------------------------------------------
 # matmul, eps > 0: within the stated budget of the exact product
 # ---------------------------------------------------------------------------
@@ -464,6 +484,25 @@ def test_regions_3d_walk_subboxes():
     merged = parallel.regions(net, 1.0, splits=(2, 2, 1))
     assert merged.method == "walk (4 sub-boxes)"
     _same_regions(merged, single, vol_rtol=1e-8)
+
+
+def test_regions_interrupt_keeps_finished_subboxes(monkeypatch):
+    net = _random_net(np.random.default_rng(3), [2, 5, 1])
+    real = parallel._subbox_regions
+    calls = []
+
+    def flaky(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(parallel, "_subbox_regions", flaky)
+    R = parallel.regions(net, 1.0, splits=2, progress=False)
+    assert not R.complete and 0 < len(R)
+    full = regions_here(net, 1.0)
+    assert {c.tobytes() for c in R.codes} <= {c.tobytes() for c in full.codes}
+    assert R.volumes.sum() == pytest.approx(2.0, rel=1e-12)   # two of four sub-boxes
 
 
 def test_regions_bad_splits():

@@ -150,7 +150,10 @@ class _FileArray:
         fd = self._fds.get(pid)
         if fd is None:
             fd = os.open(self.path, os.O_RDWR if self.writable else os.O_RDONLY)
-            self._fds[pid] = fd
+            kept = self._fds.setdefault(pid, fd)      # another thread may have won
+            if kept != fd:
+                os.close(fd)
+            fd = kept
         return fd
 
     def __del__(self):
@@ -418,6 +421,8 @@ def _offsets(sizes):
 def _scheduler_workers(scheduler):
     if _is_client(scheduler):
         return max(1, sum(scheduler.nthreads().values()))
+    if scheduler in ("sync", "synchronous", "single-threaded"):
+        return 1
     import dask
 
     return dask.config.get("num_workers", None) or os.cpu_count() or 1
