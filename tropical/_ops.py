@@ -304,7 +304,7 @@ def _lse_gemm_plan(a, b, eps, s):
     fin = np.isfinite(m1)
     if not fin.any():
         return "top2"
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # subnormal eps: (.)/eps = -inf
         f_tie = float(np.mean(m2[fin] >= m1[fin] - _TOP2_GAP[a.dtype.itemsize] * eps))
         r = (s * sa.astype(np.float64)).max(axis=1)
         c = (s * sb.astype(np.float64)).max(axis=0)
