@@ -1,7 +1,9 @@
 """The code examples of the documentation are tests.
 
-Every fenced block of ``docs/*.md`` whose language is ``pycon`` or ``python``
-and that contains a ``>>>`` prompt is run with :mod:`doctest`. The blocks of
+Every fenced block of ``docs/**/*.md`` (subfolders such as ``docs/howto/``
+included; the build output ``docs/_build`` and the generated notebook pages
+``docs/notebooks`` excluded) whose language is ``pycon`` or ``python`` and
+that contains a ``>>>`` prompt is run with :mod:`doctest`. The blocks of
 one page share a namespace, in page order, like one interactive session.
 A failure names the page and the line of the failing example.
 """
@@ -16,7 +18,14 @@ import numpy as np
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+#: folders of docs/ that hold no hand-written pages
+GENERATED = {"_build", "notebooks"}
+PAGES = sorted(p for p in DOCS.rglob("*.md")
+               if GENERATED.isdisjoint(p.relative_to(DOCS).parts[:-1]))
+PAGE_IDS = [p.relative_to(DOCS).as_posix() for p in PAGES]
+#: pages that must show executed examples
+GUIDES = {"quickstart.md", "concepts.md", "howto/check-my-model.md", "howto/count-regions.md",
+          "howto/symbolic-deformation.md"}
 
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -53,7 +62,7 @@ def run_page(path: Path, text: str | None = None):
     text = path.read_text(encoding="utf-8") if text is None else text
     parser = doctest.DocTestParser()
     runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS)
-    globs = {"__name__": f"docs.{path.stem}"}
+    globs = {"__name__": f"docs.{path.stem.replace('-', '_')}"}
     report = []
     failed = attempted = 0
     for first_line, source in doc_blocks(text):
@@ -78,14 +87,20 @@ def _numpy_print_defaults():
 
 
 def test_pages_found():
-    names = {p.name for p in PAGES}
-    assert {"index.md", "algebra.md", "api.md", "kernels.md", "cli.md"} <= names
+    names = set(PAGE_IDS)
+    assert {"index.md", "algebra.md", "api.md", "kernels.md", "cli.md", "quickstart.md",
+            "concepts.md", "changelog.md", "howto/check-my-model.md", "howto/count-regions.md",
+            "howto/symbolic-deformation.md", "howto/scale-out.md"} <= names
+    assert not any(name.startswith(("_build/", "notebooks/")) for name in names)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
 def test_page_examples(page):
     failed, attempted, report = run_page(page)
-    assert failed == 0, f"{failed} of {attempted} examples of docs/{page.name} failed:\n{report}"
+    name = page.relative_to(DOCS).as_posix()
+    assert failed == 0, f"{failed} of {attempted} examples of docs/{name} failed:\n{report}"
+    if name in GUIDES:  # a guide teaches by executed examples: it cannot pass by having none
+        assert attempted >= 3, f"docs/{name} has only {attempted} executed examples"
 
 
 def test_wrong_output_fails(tmp_path):
