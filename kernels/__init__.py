@@ -47,5 +47,6 @@ KERNEL_NAMES = {
     "split_faces_2d": "regions",
     "lse_fit_loss_grad": "fit",
     "lse_fit_loss_grad_serial": "fit",
+    "lse_fit_adam": "fit",
     "entropy_derivatives": "attribution",
 }

@@ -1,6 +1,6 @@
 """Fused forward pass and gradient of the least-squares loss of an LSE layer.
 
-Installed as ``tropical.kernels.fit``. One kernel:
+Installed as ``tropical.kernels.fit``. Two kernels (and a serial variant):
 
 ``lse_fit_loss_grad(X, y, W, b, eps, f, gW, gb) -> loss``
     For samples ``x_i`` (rows of ``X``, shape ``(M, d)``), targets ``y``
@@ -44,6 +44,12 @@ notice edits in another file); ``tests/test_fit.py`` checks that the two
 copies agree bit for bit. ``(z - m)/eps`` is computed as ``(z - m)*(1/eps)``
 while ``1/eps`` is finite and by true division when it overflows.
 
+``lse_fit_adam(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
+bestW, bestb, best, history, f, gW, gb) -> (done, status)``
+    ``count`` iterations of full-batch Adam on ``(W, b)`` in one call (the
+    caller loops over chunks, which keeps Ctrl-C and progress responsive),
+    tracking the best point; see its docstring.
+
 Nothing compiles at import; the kernel compiles on its first call and is
 cached (``cache=True``). Callers validate (finite float64, C-contiguous,
 matching shapes, ``eps >= 0``, ``M >= 1``).
@@ -63,7 +69,7 @@ from numba import njit, prange  # noqa: E402
 from numba.core import types  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
-__all__ = ["lse_fit_loss_grad", "lse_fit_loss_grad_serial"]
+__all__ = ["lse_fit_loss_grad", "lse_fit_loss_grad_serial", "lse_fit_adam"]
 
 _INF = math.inf
 _CONTRACT = {"contract"}
@@ -331,3 +337,70 @@ def lse_fit_loss_grad_serial(X, y, W, b, eps, f, gW, gb):
         part[blk] = _block(X, y, WT, b, eps, inv, use_div, blk * size,
                            min(M, blk * size + size), f, acc[blk])
     return _finish(acc, part, M, gW, gb)
+
+
+# --------------------------------------------------------------------------
+# Full-batch Adam, a chunk of iterations per call
+# --------------------------------------------------------------------------
+_BETA1 = 0.9
+_BETA2 = 0.999
+_ADAM_EPS = 1e-8
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _adam_update(p, g, m, v, lr, c1, c2):
+    """One Adam step on flat arrays: bias-corrected moments ``m/c1``, ``v/c2``."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        m[i] = _BETA1 * m[i] + (1.0 - _BETA1) * gi
+        v[i] = _BETA2 * v[i] + (1.0 - _BETA2) * (gi * gi)
+        p[i] -= lr * (m[i] / c1) / (math.sqrt(v[i] / c2) + _ADAM_EPS)
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def lse_fit_adam(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
+                 bestW, bestb, best, history, f, gW, gb):
+    """``count`` full-batch Adam iterations on ``(W, b)``; returns ``(done, status)``.
+
+    Iteration ``k`` evaluates the loss and gradient at the current ``(W, b)``
+    (:func:`lse_fit_loss_grad`, threads if ``parallel``), stores the loss in
+    ``history[k]``, keeps the best point in ``bestW``, ``bestb`` and
+    ``best = [loss, gradient norm]``, then updates ``(W, b)`` and the moments
+    ``mW, vW, mb, vb`` in place (Adam step number ``t = step0 + k + 1``:
+    ``beta1 = 0.9``, ``beta2 = 0.999``, ``1e-8``, bias corrections
+    ``1 - beta^t``). ``status``: 0 all ``count`` updates done; 1 the gradient
+    norm was ``<= tol`` (``tol > 0``) at iterate ``done`` (no update, its
+    loss in ``history[done]``); 2 the loss was not finite at iterate ``done``.
+    """
+    N, d = W.shape
+    Wf = W.reshape(N * d)
+    gWf = gW.reshape(N * d)
+    mWf = mW.reshape(N * d)
+    vWf = vW.reshape(N * d)
+    for k in range(count):
+        if parallel:
+            loss = lse_fit_loss_grad(X, y, W, b, eps, f, gW, gb)
+        else:
+            loss = lse_fit_loss_grad_serial(X, y, W, b, eps, f, gW, gb)
+        history[k] = loss
+        if not (abs(loss) < _INF):
+            return k, 2
+        g2 = 0.0
+        for i in range(N * d):
+            g2 += gWf[i] * gWf[i]
+        for j in range(N):
+            g2 += gb[j] * gb[j]
+        gn = math.sqrt(g2)
+        if loss < best[0]:
+            best[0] = loss
+            best[1] = gn
+            bestW[:, :] = W
+            bestb[:] = b
+        if tol > 0.0 and gn <= tol:
+            return k, 1
+        t = step0 + k + 1
+        c1 = 1.0 - _BETA1 ** t
+        c2 = 1.0 - _BETA2 ** t
+        _adam_update(Wf, gWf, mWf, vWf, lr, c1, c2)
+        _adam_update(b, gb, mb, vb, lr, c1, c2)
+    return count, 0

@@ -31,6 +31,7 @@ __all__ = [
     "split_faces_2d",
     "lse_fit_loss_grad",
     "lse_fit_loss_grad_serial",
+    "lse_fit_adam",
     "entropy_derivatives",
 ]
 
@@ -416,3 +417,28 @@ def _top_stats_rows(Z):
     cnt = (Z == m[:, None]).sum(axis=1).astype(np.float64)
     sec = np.where(Z < m[:, None], Z, -np.inf).max(axis=1)
     return m, cnt, sec
+
+
+def lse_fit_adam(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
+                 bestW, bestb, best, history, f, gW, gb):
+    """Twin of :func:`tropical.kernels.fit.lse_fit_adam`: the same Adam loop in numpy."""
+    b1, b2, ae = 0.9, 0.999, 1e-8
+    for k in range(count):
+        loss = lse_fit_loss_grad(X, y, W, b, eps, f, gW, gb)
+        history[k] = loss
+        if not np.isfinite(loss):
+            return k, 2
+        gn = float(np.sqrt((gW * gW).sum() + (gb * gb).sum()))
+        if loss < best[0]:
+            best[0], best[1] = loss, gn
+            bestW[...] = W
+            bestb[...] = b
+        if tol > 0.0 and gn <= tol:
+            return k, 1
+        t = step0 + k + 1
+        c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t
+        for p, g, m, v in ((W, gW, mW, vW), (b, gb, mb, vb)):
+            m[...] = b1 * m + (1.0 - b1) * g
+            v[...] = b2 * v + (1.0 - b2) * (g * g)
+            p -= lr * (m / c1) / (np.sqrt(v / c2) + ae)
+    return count, 0

@@ -255,8 +255,7 @@ def test_parallel_and_serial_fits_agree_bitwise():
     assert a.layer == b.layer and np.array_equal(a.loss_history, b.loss_history)
 
 
-@pytest.mark.parametrize("method", ["adam", "lbfgs"])
-def test_ctrl_c_keeps_best_parameters(monkeypatch, method):
+def test_ctrl_c_keeps_best_parameters_lbfgs(monkeypatch):
     planted, X, y, Xt, rng = _planted(seed=9)
     real = tfit._loss_grad_kernel
     calls = []
@@ -272,12 +271,53 @@ def test_ctrl_c_keeps_best_parameters(monkeypatch, method):
         return wrapped, par
 
     monkeypatch.setattr(tfit, "_loss_grad_kernel", fake)
-    res = fit(X, y, 4, 0.3, method=method, iterations=100, seed=0, lr=0.05)
+    res = fit(X, y, 4, 0.3, method="lbfgs", iterations=100, seed=0)
     assert res.interrupted and "interrupted" in res.message
     assert res.evaluations == 11
     assert res.loss <= min(res.loss_history)
     assert res.loss == pytest.approx(0.5 * np.mean((res.layer(X) - y) ** 2), rel=1e-12)
     assert "interrupted=True" in repr(res)
+
+
+def test_ctrl_c_keeps_best_parameters_adam(monkeypatch):
+    """Adam runs in chunks of iterations (one kernel call each); Ctrl-C is seen
+    between chunks and the best iterate so far is returned."""
+    planted, X, y, Xt, rng = _planted(seed=9)
+    real = tfit._adam_chunk
+    calls = []
+
+    def fake(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(tfit, "_adam_chunk", fake)
+    res = fit(X, y, 4, 0.3, method="adam", iterations=10**6, seed=0, lr=0.05)
+    assert res.interrupted and "interrupted" in res.message
+    assert res.evaluations == len(res.loss_history) == res.iterations >= 9
+    assert res.loss == min(res.loss_history)
+    assert res.loss == pytest.approx(0.5 * np.mean((res.layer(X) - y) ** 2), rel=1e-12)
+
+
+def test_adam_kernel_matches_its_numpy_twin():
+    """The chunked Adam kernel and the numpy twin: same iterates up to rounding."""
+    planted, X, y, Xt, rng = _planted(seed=12)
+    out = []
+    for mod in (kfit, kref):
+        W, b = planted.W + 0.3, planted.b.copy()
+        st_ = [np.zeros_like(W), np.zeros_like(W), np.zeros_like(b), np.zeros_like(b)]
+        bestW, bestb, best = W.copy(), b.copy(), np.array([np.inf, np.nan])
+        hist = np.empty(50)
+        M, d = X.shape
+        done, status = mod.lse_fit_adam(X, y, W, b, 0.3, 0.01, 0, 50, 0.0, False, *st_, bestW,
+                                        bestb, best, hist, np.empty(M), np.empty((4, d)),
+                                        np.empty(4))
+        assert (done, status) == (50, 0)
+        out.append((W, b, hist, best))
+    np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-10)
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-9, atol=1e-12)
+    assert out[0][3][0] == out[0][2].min()
 
 
 def test_fit_result_json_and_repr():

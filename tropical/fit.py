@@ -67,7 +67,6 @@ __all__ = [
 
 _METHODS = ("adam", "lbfgs")
 _INITS = ("supporting", "random")
-_BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
 #: below this many terms M*N the serial kernel runs (waking threads costs more)
 _PARALLEL_MIN_WORK = 1 << 20
 _EPS_RULES = ("N^(-1/d)",)
@@ -149,9 +148,9 @@ class _Objective:
         gW, gb = self.split(self.g)
         loss = float(self.kernel(self.X, self.y, W, b, self.eps, self.f, gW, gb))
         self.evaluations += 1
-        if not math.isfinite(loss) or not np.isfinite(self.g).all():
-            raise FloatingPointError(f"the loss or its gradient is not finite ({loss}): "
-                                     "the parameters diverged (lower lr?)")
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"the loss is not finite ({loss}): the parameters "
+                                     "diverged (lower lr?)")
         if loss < self.best_loss:
             self.best_loss = loss
             self.best_theta = theta.copy()
@@ -176,6 +175,7 @@ class _Progress:
 
     def close(self, note=""):
         if self.enabled:
+            self.enabled = False
             sys.stderr.write(f"{note}\n")
             sys.stderr.flush()
 
@@ -392,73 +392,107 @@ def fit(X, y, n_terms=None, eps=None, *, method="adam", iterations=1000, lr=0.01
         eps = check_eps(eps)
         W0, b0 = _initial_layer(X, y, N, eps, init, np.random.default_rng(seed))
         init_name = init
-    objective = _Objective(X, y, N, eps, parallel)
-    theta0 = np.concatenate([W0.ravel(), b0])
     show = _want_progress(progress)
     prog = _Progress(f"fit {method}", iterations, show)
-    history = []
-    interrupted = False
     t0 = time.perf_counter()
-    done = 0
-    message = ""
     try:
         if method == "adam":
-            done, message = _adam(objective, theta0, iterations, lr, tol, history, prog)
+            out = _adam(X, y, W0, b0, eps, iterations, lr, tol, parallel, prog)
         else:
-            done, message = _lbfgs(objective, theta0, iterations, tol, history, prog)
-    except KeyboardInterrupt:
-        interrupted = True
-        message = "interrupted (Ctrl-C): best parameters so far"
-        done = max(len(history) - 1, 0)
+            out = _lbfgs(X, y, W0, b0, eps, iterations, tol, parallel, prog)
     finally:
-        prog.close(" (interrupted)" if interrupted else "")
+        prog.close()
     seconds = time.perf_counter() - t0
-    if objective.best_theta is None:          # interrupted before the first evaluation
-        objective(theta0)
-    W, b = objective.split(objective.best_theta)
+    W, b, best_loss, gnorm, history, done, evaluations, message, interrupted, par = out
     layer = LSELayer(W, b, eps)
     settings = {"lr": lr, "init": init_name, "seed": seed if isinstance(seed, (int, type(None)))
-                else repr(seed), "tol": tol, "n_samples": M, "parallel": objective.parallel}
-    return FitResult(layer, objective.best_loss, np.asarray(history, dtype=float),
-                     objective.best_gnorm, int(done), objective.evaluations, method,
-                     interrupted, message, seconds, settings)
+                else repr(seed), "tol": tol, "n_samples": M, "parallel": par}
+    return FitResult(layer, best_loss, np.asarray(history, dtype=float), gnorm, int(done),
+                     evaluations, method, interrupted, message, seconds, settings)
 
 
-def _adam(objective, theta, iterations, lr, tol, history, prog):
-    """Full-batch Adam with bias correction; appends the loss of every iterate."""
-    theta = theta.copy()
-    m = np.zeros_like(theta)
-    v = np.zeros_like(theta)
-    b1t = b2t = 1.0
-    for it in range(1, iterations + 1):
-        loss, g = objective(theta)
-        history.append(loss)
-        prog.update(it - 1, loss)
-        if tol > 0 and np.linalg.norm(g) <= tol:
-            return it - 1, f"gradient norm <= tol after {it - 1} iterations"
-        m *= _BETA1
-        m += (1.0 - _BETA1) * g
-        v *= _BETA2
-        v += (1.0 - _BETA2) * (g * g)
-        b1t *= _BETA1
-        b2t *= _BETA2
-        theta -= lr * (m / (1.0 - b1t)) / (np.sqrt(v / (1.0 - b2t)) + _ADAM_EPS)
-    loss, g = objective(theta)
-    history.append(loss)
-    prog.update(iterations, loss, force=True)
-    return iterations, f"{iterations} iterations done"
+_CHUNK_SECONDS = 0.2   # Adam iterations per kernel call: about this much work
+_INTERRUPTED = "interrupted (Ctrl-C): best parameters so far"
 
 
-def _lbfgs(objective, theta, iterations, tol, history, prog):
-    """scipy's L-BFGS-B on the fused objective; appends the loss after every iteration."""
+def _adam_chunk(kernel, *args):
+    """One call of the Adam kernel (a seam for tests that simulate Ctrl-C)."""
+    return kernel(*args)
+
+
+def _adam(X, y, W0, b0, eps, iterations, lr, tol, parallel, prog):
+    """Full-batch Adam in chunks of iterations, each one call of ``lse_fit_adam``.
+
+    The first chunk has 8 iterations; later ones are sized to take about
+    ``_CHUNK_SECONDS``, so Ctrl-C (seen when a chunk returns) and progress
+    stay responsive while the per-iteration cost is one kernel iteration.
+    """
+    from . import _kernels
+
+    M, d = X.shape
+    N = W0.shape[0]
+    loss_kernel, par = _loss_grad_kernel(M * N, parallel)
+    kernel = _kernels.get("lse_fit_adam")
+    W, b = np.array(W0, dtype=np.float64), np.array(b0, dtype=np.float64)
+    mW, vW, mb, vb = np.zeros_like(W), np.zeros_like(W), np.zeros_like(b), np.zeros_like(b)
+    bestW, bestb = W.copy(), b.copy()
+    best = np.array([math.inf, math.nan])
+    f, gW, gb = np.empty(M), np.empty((N, d)), np.empty(N)
+    history = []
+    step, chunk, status = 0, 8, 0
+    interrupted = False
+    message = f"{iterations} iterations done"
+    try:
+        while step < iterations:
+            n = min(chunk, iterations - step)
+            buf = np.empty(n)
+            t0 = time.perf_counter()
+            done, status = _adam_chunk(kernel, X, y, W, b, eps, lr, step, n, tol, par, mW, vW,
+                                       mb, vb, bestW, bestb, best, buf, f, gW, gb)
+            elapsed = time.perf_counter() - t0
+            history.extend(buf[:done + (status != 0)].tolist())
+            step += int(done)
+            if status == 2:
+                raise FloatingPointError(f"the loss is not finite ({history[-1]}) after "
+                                         f"{step} iterations: the parameters diverged "
+                                         "(lower lr?)")
+            if status == 1:
+                message = f"gradient norm <= tol after {step} iterations"
+                break
+            prog.update(step, history[-1])
+            chunk = int(min(max(n * _CHUNK_SECONDS / max(elapsed, 1e-9), 1), 1 << 20))
+        if status == 0:
+            loss = float(loss_kernel(X, y, W, b, eps, f, gW, gb))
+            history.append(loss)
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"the loss is not finite ({loss}) after {step} "
+                                         "iterations: the parameters diverged (lower lr?)")
+            if loss < best[0]:
+                best[:] = loss, math.sqrt(float((gW * gW).sum() + (gb * gb).sum()))
+                bestW[...], bestb[...] = W, b
+            prog.update(step, loss, force=True)
+    except KeyboardInterrupt:
+        interrupted, message = True, _INTERRUPTED
+        prog.close(" (interrupted)")
+    if not math.isfinite(best[0]):            # interrupted before the first evaluation
+        loss = float(loss_kernel(X, y, bestW, bestb, eps, f, gW, gb))
+        best[:] = loss, math.sqrt(float((gW * gW).sum() + (gb * gb).sum()))
+    return (bestW, bestb, float(best[0]), float(best[1]), history, step, len(history), message,
+            interrupted, par)
+
+
+def _lbfgs(X, y, W0, b0, eps, iterations, tol, parallel, prog):
+    """scipy's L-BFGS-B on the fused objective; the loss after every iteration is recorded."""
     from scipy.optimize import minimize
 
-    first = []
+    objective = _Objective(X, y, W0.shape[0], eps, parallel)
+    theta0 = np.concatenate([np.ravel(W0), b0])
+    history = []
+    interrupted, done = False, 0
 
     def fun(th):
         loss, g = objective(th)
-        if not first:
-            first.append(loss)
+        if not history:
             history.append(loss)
         return loss, g.copy()
 
@@ -466,14 +500,25 @@ def _lbfgs(objective, theta, iterations, tol, history, prog):
         history.append(float(intermediate_result.fun))
         prog.update(len(history) - 1, history[-1])
 
-    if iterations == 0:
-        fun(theta)
-        return 0, "0 iterations requested"
-    res = minimize(fun, theta, jac=True, method="L-BFGS-B", callback=callback,
-                   options={"maxiter": iterations, "maxfun": 20 * iterations + 20,
-                            "ftol": 0.0, "gtol": tol})
-    prog.update(len(history) - 1, history[-1], force=True)
-    return int(res.nit), str(res.message)
+    try:
+        if iterations == 0:
+            fun(theta0)
+            message = "0 iterations requested"
+        else:
+            res = minimize(fun, theta0, jac=True, method="L-BFGS-B", callback=callback,
+                           options={"maxiter": iterations, "maxfun": 20 * iterations + 20,
+                                    "ftol": 0.0, "gtol": tol})
+            done, message = int(res.nit), str(res.message)
+            prog.update(len(history) - 1, history[-1], force=True)
+    except KeyboardInterrupt:
+        interrupted, message = True, _INTERRUPTED
+        done = max(len(history) - 1, 0)
+        prog.close(" (interrupted)")
+    if objective.best_theta is None:          # interrupted before the first evaluation
+        objective(theta0)
+    W, b = objective.split(objective.best_theta)
+    return (W, b, objective.best_loss, objective.best_gnorm, history, done,
+            objective.evaluations, message, interrupted, objective.parallel)
 
 
 # ----------------------------------------------------------------------------- quadrature

@@ -1,0 +1,234 @@
+"""Benchmark of tropical.fit (a script, not a test): the scaling experiment of issue #7.
+
+LSE layers ``f(x) = LSE_eps(W x + b)`` with ``N`` terms fitted by full-batch
+Adam to ``f(x) = ||x||`` on ``[-2, 2]^d`` for ``d = 1, 2, 4`` with
+``eps = N^(-1/d)``, timed against a plain-numpy full-batch Adam written here
+(vectorised forward and backward: ``X @ W.T``, max shift, ``exp``, ``log``,
+``P.T @ X``), on the same data, the same ``N``, the same iteration count and
+the same initial layer (``tropical.fit``'s ``"supporting"`` initialisation).
+Both run the same algorithm, so both must reach the same losses: the report
+gives the final losses of both and the largest relative difference between
+the two loss histories over all iterations.
+
+Then the exponents: ``s`` in ``test RMS error ~ N^s`` per ``d``, from the
+timed runs (one repeat, Student-t interval over the ``Ns``) and from
+``tropical.fit.scaling_experiment`` with three repeats (fresh data, test
+points and initialisations; t interval over all points).
+
+Usage::
+
+    NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \\
+        python benchmarks/bench_fit.py [--quick] [--iterations T] [--out FILE.md]
+
+Each configuration is timed once (``T`` Adam iterations is long enough to
+dwarf timer noise); the two implementations alternate which runs first. The
+Numba kernel is compiled (or loaded from the cache) by a warm-up call before
+any timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+import tropical  # noqa: F401  (sets NUMBA_CPU_FEATURES before Numba loads)
+from tropical.fit import _initial_layer, _slope_fit, fit, scaling_experiment
+from tropical.views.network import LSELayer
+
+BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
+
+
+def numpy_adam(X, y, W0, b0, eps, iterations, lr):
+    """Plain-numpy full-batch Adam on 0.5*mean((LSE_eps(X W^T + b) - y)^2).
+
+    Returns ``(W, b, history)``; the history holds the loss at every iterate
+    (``iterations + 1`` values), as ``tropical.fit.fit`` records it.
+    """
+    M, d = X.shape
+    N = W0.shape[0]
+    theta = np.concatenate([W0.ravel(), b0])
+
+    def loss_grad(theta):
+        W = theta[:N * d].reshape(N, d)
+        b = theta[N * d:]
+        Z = X @ W.T + b
+        zmax = Z.max(axis=1, keepdims=True)
+        E = np.exp((Z - zmax) / eps)
+        s = E.sum(axis=1)
+        f = zmax[:, 0] + eps * np.log(s)
+        r = f - y
+        P = E * (r / s)[:, None]
+        g = np.concatenate([((P.T @ X) / M).ravel(), P.sum(axis=0) / M])
+        return 0.5 * float(np.mean(r * r)), g
+
+    m = np.zeros_like(theta)
+    v = np.zeros_like(theta)
+    history = []
+    for t in range(1, iterations + 1):
+        loss, g = loss_grad(theta)
+        history.append(loss)
+        m = BETA1 * m + (1.0 - BETA1) * g
+        v = BETA2 * v + (1.0 - BETA2) * (g * g)
+        c1, c2 = 1.0 - BETA1 ** t, 1.0 - BETA2 ** t
+        theta = theta - lr * (m / c1) / (np.sqrt(v / c2) + ADAM_EPS)
+    history.append(loss_grad(theta)[0])
+    return theta[:N * d].reshape(N, d), theta[N * d:], np.array(history)
+
+
+def _machine():
+    import llvmlite
+    import numba
+    import scipy
+
+    model = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # pragma: no cover - informative only
+        blas = "?"
+    env = ", ".join(f"{k}={os.environ.get(k, 'unset')}"
+                    for k in ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"))
+    return [
+        f"CPU: {model}, {os.cpu_count()} logical cores; Numba threads: "
+        f"{numba.get_num_threads()} ({env})",
+        f"Python {platform.python_version()}, numpy {np.__version__} (BLAS: {blas}), "
+        f"scipy {scipy.__version__}, numba {numba.__version__}, llvmlite {llvmlite.__version__}",
+        f"platform: {platform.platform()}",
+    ]
+
+
+def _load():
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    ap.add_argument("--iterations", type=int, default=1000)
+    ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--out", default=None, help="write the Markdown report here")
+    args = ap.parse_args(argv)
+    if args.quick:
+        config = {1: ((4, 8, 16), 512), 2: ((8, 16, 32), 512), 4: ((16, 32, 64), 1024)}
+        iters = min(args.iterations, 200)
+    else:
+        config = {1: ((4, 8, 16, 32, 64), 2048), 2: ((8, 16, 32, 64, 128), 2048),
+                  4: ((16, 32, 64, 128, 256), 4096)}
+        iters = args.iterations
+    lr = args.lr
+    n_test = 4000
+    lines = ["# tropical.fit: fitting LSE layers to ||x||, fused Numba kernel vs numpy Adam", ""]
+    lines += [f"- {s}" for s in _machine()]
+    lines.append(f"- load average at start (1, 5, 15 min; other processes share the cores): "
+                 f"{_load()}")
+    lines.append(f"- command: `{' '.join([os.path.basename(sys.executable)] + sys.argv)}`")
+    lines += ["", f"Target ``||x||_2`` on ``[-2, 2]^d``, ``eps = N^(-1/d)``, full-batch Adam, "
+              f"{iters} iterations, lr = {lr}, ``M`` uniform training points, {n_test} "
+              "uniform test points; both implementations start from the same layer "
+              "(``\"supporting\"`` initialisation, seed 0). `max rel. diff` is the largest "
+              "relative difference between the two loss histories over all iterations "
+              "(same algorithm, different summation order).", ""]
+    lines.append("| d | N | M | eps | tropical (s) | numpy (s) | speed-up | final loss tropical "
+                 "| final loss numpy | max rel. diff | test RMS | test max |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    rng = np.random.default_rng(0)
+    # warm-up: compile (or load) the kernels
+    Xw = rng.uniform(-2, 2, (64, 2))
+    fit(Xw, np.linalg.norm(Xw, axis=1), 4, 0.5, iterations=2, seed=0)
+    fit(Xw, np.linalg.norm(Xw, axis=1), 4, 0.5, iterations=2, seed=0, parallel=True)
+    tot_t = tot_n = 0.0
+    per_d = {}
+    k = 0
+    for d, (Ns, M) in config.items():
+        X = rng.uniform(-2, 2, (M, d))
+        y = np.linalg.norm(X, axis=1)
+        Xt = rng.uniform(-2, 2, (n_test, d))
+        yt = np.linalg.norm(Xt, axis=1)
+        rms, mx = [], []
+        for N in Ns:
+            eps = float(N) ** (-1.0 / d)
+            W0, b0 = _initial_layer(X, y, N, eps, "supporting", np.random.default_rng(0))
+            init = LSELayer(W0, b0, eps)
+
+            def run_tropical():
+                t0 = time.perf_counter()
+                res = fit(X, y, init=init, method="adam", iterations=iters, lr=lr)
+                return res, time.perf_counter() - t0
+
+            def run_numpy():
+                t0 = time.perf_counter()
+                out = numpy_adam(X, y, W0, b0, eps, iters, lr)
+                return out, time.perf_counter() - t0
+
+            if k % 2 == 0:
+                (res, tt), (npo, tn) = run_tropical(), run_numpy()
+            else:
+                (npo, tn), (res, tt) = run_numpy(), run_tropical()
+            k += 1
+            h1, h2 = res.loss_history, npo[2]
+            rel = float(np.max(np.abs(h1 - h2) / np.maximum(np.abs(h2), 1e-300)))
+            err = res.layer(Xt) - yt
+            rms.append(float(np.sqrt(np.mean(err ** 2))))
+            mx.append(float(np.abs(err).max()))
+            tot_t += tt
+            tot_n += tn
+            lines.append(f"| {d} | {N} | {M} | {eps:.4g} | {tt:.3f} | {tn:.3f} | {tn / tt:.1f}x "
+                         f"| {h1[-1]:.6e} | {h2[-1]:.6e} | {rel:.1e} | {rms[-1]:.4e} "
+                         f"| {mx[-1]:.4e} |")
+            print(lines[-1], flush=True)
+        per_d[d] = (np.array(Ns), np.array(rms), np.array(mx))
+    lines += ["", f"Total: tropical {tot_t:.2f} s, numpy {tot_n:.2f} s, "
+              f"speed-up {tot_n / tot_t:.1f}x (target >= 10x). Load average after the timed "
+              f"runs: {_load()}.", ""]
+    # exponents from the timed runs
+    from scipy.stats import t as student
+
+    lines += ["## Exponents", "",
+              "``s`` of the least-squares fit ``log(error) = a + s log N``. Timed runs: one "
+              "repeat, Student-t 95% interval of the slope over the Ns (dof = len(Ns) - 2). "
+              "`scaling_experiment`: three repeats (fresh training data, test points and "
+              "initialisation each), same settings, t interval over all points.", "",
+              "| d | source | s (RMS) | 95% interval | s (max) | 95% interval |",
+              "|---|---|---|---|---|---|"]
+    for d, (Ns, rms, mx) in per_d.items():
+        row = [f"| {d} | timed Adam runs"]
+        for e in (rms, mx):
+            s, a, se, dof = _slope_fit(np.log(Ns), np.log(e))
+            q = float(student.ppf(0.975, dof)) if dof >= 1 else float("nan")
+            row.append(f"{s:.3f} | [{s - q * se:.3f}, {s + q * se:.3f}]")
+        lines.append(" | ".join(row) + " |")
+    t0 = time.perf_counter()
+    for d, (Ns, M) in config.items():
+        res = scaling_experiment("norm", dims=(d,), Ns=Ns, mode="fit", method="adam",
+                                 iterations=iters, lr=lr, n_train=M, n_test=n_test, repeats=3,
+                                 seed=1)
+        lo, hi = res.interval[d]
+        mlo, mhi = res.interval_max[d]
+        lines.append(f"| {d} | scaling_experiment, 3 repeats | {res.exponent[d]:.3f} | "
+                     f"[{lo:.3f}, {hi:.3f}] | {res.exponent_max[d]:.3f} | "
+                     f"[{mlo:.3f}, {mhi:.3f}] |")
+        print(lines[-1], flush=True)
+    lines += ["", f"(scaling_experiment runs: {time.perf_counter() - t0:.1f} s.)", ""]
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
