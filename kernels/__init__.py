@@ -49,4 +49,9 @@ KERNEL_NAMES = {
     "lse_fit_loss_grad_serial": "fit",
     "lse_fit_adam": "fit",
     "entropy_derivatives": "attribution",
+    "lse_layer_rows": "views",
+    "hopf_cole_rows": "views",
+    "entropic_dual_rows": "views",
+    "gibbs_l1_rows": "views",
+    "affine_scale_rows": "views",
 }

@@ -33,6 +33,11 @@ __all__ = [
     "lse_fit_loss_grad_serial",
     "lse_fit_adam",
     "entropy_derivatives",
+    "lse_layer_rows",
+    "hopf_cole_rows",
+    "entropic_dual_rows",
+    "gibbs_l1_rows",
+    "affine_scale_rows",
 ]
 
 _ROW_BLOCK = 64
@@ -442,3 +447,126 @@ def lse_fit_adam(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, v
             v[...] = b2 * v + (1.0 - b2) * (g * g)
             p -= lr * (m / c1) / (np.sqrt(v / c2) + ae)
     return count, 0
+
+# ---- views (tropical.kernels.views): network, PDE and convex rows -------------------
+def _top_stats_rows(Z):
+    """(max, multiplicity, largest value below the max) of each row of Z."""
+    m = Z.max(axis=1)
+    cnt = (Z == m[:, None]).sum(axis=1).astype(np.float64)
+    sec = np.where(Z < m[:, None], Z, -np.inf).max(axis=1)
+    return m, cnt, sec
+
+
+def _gibbs_rows_from_scores(Z, eps):
+    """(value, max, count, second, entropy, gibbs) of max-sense scores Z (rows)."""
+    m, cnt, sec = _top_stats_rows(Z)
+    if eps == 0.0:
+        pi = (Z == m[:, None]) / cnt[:, None]
+        return m, m, cnt, sec, np.log(cnt), pi
+    with np.errstate(under="ignore"):
+        E = np.exp((Z - m[:, None]) / eps)
+    S = E.sum(axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        R = np.where(E > 0, (m[:, None] - Z) / eps, 0.0)
+    h = (E * R).sum(axis=1)
+    return m + eps * np.log(S), m, cnt, sec, np.log(S) + h / S, E / S[:, None]
+
+
+def lse_layer_rows(X, WT, b, eps, f, zmax, nmax, second, ent, gibbs):
+    """Network view rows: z = X WT + b, f = LSE_eps(z), Gibbs weights, entropy, top stats."""
+    Z = X @ WT + b
+    f[:], zmax[:], nmax[:], second[:], ent[:], pi = _gibbs_rows_from_scores(Z, eps)
+    if gibbs.shape[0]:
+        gibbs[:] = pi
+
+
+def hopf_cole_rows(X, yT, g, t, eps, u, amin, nmin, second, ent, gibbs, grad, ez2, var):
+    """PDE view rows: a = g + |x - y_j|^2/(4t) (direct squares), u, Gibbs, stats, moments."""
+    D = X[:, :, None] - yT[None, :, :]                      # (P, d, N)
+    sq = np.einsum("pkj,pkj->pj", D, D)
+    A = g + sq / (4.0 * t)
+    v, m, cnt, sec, h, pi = _gibbs_rows_from_scores(-A, eps)
+    u[:], amin[:], nmin[:], second[:], ent[:] = -v, -m, cnt, -sec, h
+    if gibbs.shape[0]:
+        gibbs[:] = pi
+    if grad.shape[0]:
+        z = D / (2.0 * t)
+        mk = np.einsum("pj,pkj->pk", pi, z)
+        grad[:] = mk
+        ez2[:] = np.einsum("pj,pj->p", pi, sq) / (4.0 * t * t)
+        zc = z - mk[:, :, None]
+        var[:] = np.einsum("pj,pkj,pkj->p", pi, zc, zc)
+
+
+def gibbs_l1_rows(A, B, out):
+    """out[i] = sum_j |A[i, j] - B[i, j]|."""
+    out[:] = np.abs(A - B).sum(axis=1)
+
+
+def entropic_dual_rows(A, eps, tol, err_a, max_iter, value, pi, lower, upper, its, ent):
+    """Batched Newton on D(lam) = lam + eps*sum exp((a - lam)/eps - 1), certified bracket.
+
+    Shifted coordinates a' = a - max(a), lam' = lam - max(a), start lam' = -eps;
+    every iteration evaluates the certificate (primal objective of the
+    normalised Lagrangian minimiser, dual value, rounding allowances) and keeps
+    the best bracket; stops at upper - lower <= tol.
+    """
+    u = 2.0 ** -53
+    P, N = A.shape
+    m = A.max(axis=1) if N else np.zeros(P)
+    Ap = A - m[:, None]
+    lam = np.full(P, -eps)
+    lower[:] = -np.inf
+    upper[:] = np.inf
+    its[:] = 0
+    active = np.arange(P)
+    c_sum = (np.log2(max(N, 2)) + 24) * u
+    for it in range(max_iter):
+        if not len(active):
+            break
+        a = Ap[active]
+        lm = lam[active]
+        with np.errstate(under="ignore"):
+            arg = (a - lm[:, None]) / eps - 1.0
+            e = np.exp(arg)
+        s = e.sum(axis=1)
+        p = e / s[:, None]
+        logp = np.log(np.where(p > 0, p, 1.0))
+        plogp = p * logp
+        pa = p * a
+        Pv = pa.sum(axis=1) - eps * plogp.sum(axis=1)
+        mag_p = np.abs(pa).sum(axis=1) + eps * np.abs(plogp).sum(axis=1)
+        pad_p = (c_sum + 8 * u) * mag_p + c_sum * eps + 4 * u * eps
+        pad_p += 2 * u * mag_p
+        Dv = lm + eps * s
+        rel_e = 3 * u * ((np.abs(a) + np.abs(lm)[:, None]) / eps + np.abs(arg) + 2)
+        pad_d = eps * (e * rel_e).sum(axis=1) + c_sum * eps * s + 2 * u * np.abs(lm)
+        mm = m[active]
+        lo = (mm + Pv) - (pad_p + err_a[active] + 2 * u * np.abs(mm + Pv))
+        hi = (mm + Dv) + (pad_d + err_a[active] + 2 * u * np.abs(mm + Dv))
+        better = hi - lo < upper[active] - lower[active]
+        idx = active[better]
+        lower[idx], upper[idx] = lo[better], hi[better]
+        value[idx] = mm[better] + Pv[better]
+        pi[idx] = p[better]
+        ent[idx] = -plogp[better].sum(axis=1)
+        its[active] = it
+        done = (upper[active] - lower[active]) <= tol[active]
+        lam[active] = lm + eps * (1.0 - 1.0 / s)
+        active = active[~done]
+
+
+def log_pos_array(x, out):
+    """out = log(x) (numpy)."""
+    out[:] = np.log(x)
+
+
+def exp_term_array(x, out):
+    """out = exp(x) with results below exp(-708) flushed to 0 (numpy)."""
+    with np.errstate(under="ignore"):
+        out[:] = np.where(x >= -708.0, np.exp(x), 0.0)
+
+
+def affine_scale_rows(X, WT, b, magmax):
+    """magmax[i] = max_j (|b_j| + sum_k |X[i, k]| |WT[k, j]|)."""
+    magmax[:] = (np.abs(X) @ np.abs(WT) + np.abs(b)).max(axis=1) if WT.shape[1] else 0.0

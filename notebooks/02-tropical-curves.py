@@ -285,7 +285,10 @@ else:
     for ax, name in zip(axes, ["conic . line", "cubic . conic"]):
         p, q, _ = pairs[name]
         plot_curve(p, ax=ax)
+        n_first = len(ax.lines)
         plot_curve(q, ax=ax)
+        for artist in ax.lines[n_first:]:     # the second curve in another colour
+            artist.set_color("darkorange")
         pts = np.array([[float(t) for t in v] for v, _ in stable_intersection(p, q)])
         ax.plot(pts[:, 0], pts[:, 1], "o", color="crimson", ms=7, zorder=5)
         ax.set_title(f"{name}: {len(pts)} crossings")

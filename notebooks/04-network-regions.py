@@ -49,9 +49,10 @@ from tropical.regions import estimate_count, gibbs_concentration, regions
 # %% [markdown]
 # ## 1. Training, in numpy
 #
-# Full-batch Adam on 512 points of the box $[-1.5, 1.5]^2$, mean squared
-# error, backpropagation written out by hand (the derivative of ReLU is the
-# indicator of the unit being on). Weights in PyTorch orientation: $W_k$ has
+# Full-batch Adam on 512 points of the box $[-1.5, 1.5]^2$ (step $10^{-2}$,
+# then $10^{-3}$ for the last third), mean squared error, backpropagation
+# written out by hand (the derivative of ReLU is the indicator of the unit
+# being on). Weights in PyTorch orientation: $W_k$ has
 # shape `(out, in)`.
 
 # %%
@@ -77,9 +78,10 @@ def forward(X, Ws, bs):
 params = Ws + bs
 m1 = [np.zeros_like(p) for p in params]
 m2 = [np.zeros_like(p) for p in params]
-lr, beta1, beta2 = 1e-2, 0.9, 0.999
+beta1, beta2 = 0.9, 0.999
 losses = []
 for step in range(1, 3001):
+    lr = 1e-2 if step <= 2000 else 1e-3                  # a smaller step once the fit is close
     hs, zs = forward(X_train, Ws, bs)
     r = hs[-1][:, 0] - y_train
     losses.append(float(np.mean(r ** 2)))
@@ -184,28 +186,30 @@ print(f"distinct patterns among 2000 random points: {sampled} <= {len(R)}")
 assert sampled <= len(R)
 
 # %% [markdown]
-# The network fits the pyramid well where it has data, so most of the box is
-# covered by four linear regions with gradients close to $(\pm 1, 0)$,
-# $(0, \pm 1)$. Merging with a relative tolerance of $10^{-3}$ instead of
-# $10^{-9}$ shows it; the remaining small regions sit along the diagonals and
-# in the corners, where the fit is imperfect.
+# The network fits the pyramid well where it has data: on most of the box its
+# affine map is close to one of the four faces $\pm x - 1$, $\pm y - 1$, each
+# of which covers a quarter of the box (area $2.25$). The exact count is
+# higher: a trained network is never *exactly* the pyramid, so regions whose
+# maps differ in the fourth decimal stay apart (merging with a looser
+# relative tolerance joins some of them), and small regions sit along the
+# diagonals and in the corners, where the fit bends.
 
 # %%
 exact_lin = R.merge_linear()
-loose_lin = R.merge_linear(rtol=1e-3)
-vol = np.asarray(loose_lin.volumes)
-big = np.argsort(-vol)[:4]
+loose_lin = R.merge_linear(rtol=1e-2)
 print(f"activation regions {len(R)}, linear regions {exact_lin.count} (rtol 1e-9), "
-      f"{loose_lin.count} (rtol 1e-3)")
-grads = []
-for k in big:
-    r = R[loose_lin.members[k][0]]
-    grads.append(tuple(np.round(r.J[0]).astype(int)))
-    print(f"  linear region of area {vol[k]:.3f}: gradient {r.J[0].round(4)}, offset {r.c[0]:.4f}")
-    assert np.abs(r.J[0] - np.round(r.J[0])).max() < 1e-3 and abs(r.c[0] + 1) < 1e-3
-assert sorted(grads) == [(-1, 0), (0, -1), (0, 1), (1, 0)]
-assert vol[big].sum() > 0.95 * (2 * BOX) ** 2
-assert len(R) >= exact_lin.count >= loose_lin.count
+      f"{loose_lin.count} (rtol 1e-2)")
+faces = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+face_area = np.zeros(4)
+for r in R:
+    dist = np.abs(faces - r.J[0]).max(axis=1)
+    k = int(np.argmin(dist))
+    if dist[k] < 1e-2 and abs(r.c[0] + 1) < 1e-2:
+        face_area[k] += r.volume
+for f, area in zip(faces, face_area):
+    print(f"  gradient within 0.01 of {f}: area {area:.3f} of 2.25")
+assert np.all(face_area > 1.5) and face_area.sum() > 0.9 * (2 * BOX) ** 2
+assert len(R) >= exact_lin.count >= loose_lin.count >= 4
 
 # %% [markdown]
 # ## 4. The adjacency graph
