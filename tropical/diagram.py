@@ -92,7 +92,7 @@ import time
 import numpy as np
 
 from . import _ops
-from ._validate import as_semiring_array, check_eps
+from ._validate import as_semiring_array, check_eps, check_int
 
 __all__ = ["diagram", "check", "check_deep", "DiagramReport", "Row", "default_points",
            "default_eps", "load_model", "rounding_budget"]
@@ -594,20 +594,137 @@ def _network_factory(spec, layer):
     return spec.with_eps
 
 
-def _solve(obj, X):
-    """``(value, pi, gap)`` of a convex view at points ``X`` (gap >= 0, shape (P,))."""
+def _solve(obj, X, highs=None):
+    """``(value, pi, gap, entropy)`` of a convex view at points ``X`` (gap >= 0, shape (P,)).
+
+    ``highs`` (bool per point, eps = 0 only): the points HiGHS solves; the
+    others use the one-pivot simplex method (same exact certificate).
+    """
     if hasattr(obj, "solve"):
-        out = obj.solve(X)
+        if highs is not None and getattr(obj, "eps", None) == 0 and not highs.all():
+            out = _solve_split(obj, X, highs)
+        else:
+            out = obj.solve(X)
         if hasattr(out, "value"):   # an LPSolution: certified [lower, upper] around value
             value, pi, gap = out.value, out.pi, out.gap
+            ent = getattr(out, "entropy", None)
         else:
             value, pi, gap = out[0], out[1], out[2]
+            ent = None
     else:
-        value, pi, gap = obj.value(X), obj.argmax(X), 0.0
+        value, pi, gap, ent = obj.value(X), obj.argmax(X), 0.0, None
     value = np.asarray(value, dtype=np.float64).reshape(X.shape[0])
     pi = np.asarray(pi, dtype=np.float64).reshape(X.shape[0], -1)
     gap = np.abs(np.broadcast_to(np.asarray(gap, dtype=np.float64), value.shape))
-    return value, pi, gap
+    ent = _entropy(pi) if ent is None else np.asarray(ent, dtype=np.float64).reshape(X.shape[0])
+    return value, pi, gap, ent
+
+
+class _Split:
+    """An LPSolution-like merge of HiGHS (some points) and pivot (the others)."""
+
+    def __init__(self, value, pi, gap, entropy):
+        self.value, self.pi, self.gap, self.entropy = value, pi, gap, entropy
+
+
+def _solve_split(obj, X, highs):
+    try:
+        piv = obj.solve(X, method="pivot")
+    except TypeError:        # a view without the method argument: its own solver everywhere
+        return obj.solve(X)
+    value, pi, gap = np.array(piv.value, ndmin=1), np.array(piv.pi, ndmin=2), \
+        np.array(piv.gap, ndmin=1)
+    if highs.any():
+        hs = obj.solve(X[highs])
+        value[highs], pi[highs], gap[highs] = hs.value, hs.pi, hs.gap
+    return _Split(value, pi, gap, np.zeros(len(value)))
+
+
+def _highs_sample(P, N, highs_points):
+    """Indices of the points whose eps = 0 LP HiGHS solves (evenly spaced)."""
+    n = highs_points
+    if n is None:
+        n = P if P * N <= 2e6 else max(16, int(2e6 // N))
+    n = min(n, P)
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.linspace(0, P - 1, n).round().astype(np.int64))
+
+
+def _top_stats(Z):
+    """(max, multiplicity, next value below the max) of each row (max sense)."""
+    m = Z.max(axis=-1)
+    k = (Z == m[:, None]).sum(axis=-1).astype(np.float64)
+    below = np.where(Z < m[:, None], Z, -np.inf).max(axis=-1)
+    return np.stack([m, k, below])
+
+
+def _net_stats(net0, Xs):
+    if hasattr(net0, "evaluate"):
+        ev = net0.evaluate(Xs, gibbs=False)
+        return np.stack([ev.top, ev.multiplicity, ev.second])
+    return _top_stats(net0.preactivations(Xs))
+
+
+def _pde_eps0(pde0, Xs, t):
+    """Hopf-Lax values and the stats of ``-a`` (max sense) of the PDE view."""
+    if hasattr(pde0, "evaluate"):
+        ev = pde0.evaluate(Xs, t, gibbs=False)
+        return ev.hopf_lax, np.stack([-ev.hopf_lax, ev.multiplicity, -ev.second])
+    H = pde0.hopf_lax(Xs, t)
+    if _has_yg(pde0):
+        return H, _top_stats(-_pde_exponents(pde0, Xs, t))
+    return H, np.stack([np.zeros(len(Xs)), np.ones(len(Xs)), np.full(len(Xs), np.nan)])
+
+
+def _cvx_stats(lp0, Xs):
+    if _has_wb(lp0):
+        return _top_stats(_cvx_preacts(lp0, Xs))
+    return np.stack([np.zeros(len(Xs)), np.ones(len(Xs)), np.full(len(Xs), np.nan)])
+
+
+def _refined_from(st, eps, N):
+    """``eps log(k + (N-k) exp(-gap/eps))`` from stats ``(max, k, next)``.
+
+    Stats ``NaN`` (a view without accessible data) give ``eps log N``.
+    """
+    m, k, below = st
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        rest = np.where(np.isfinite(below), (N - k) * np.exp(-(m - below) / eps), 0.0)
+        out = eps * np.log(k + rest)
+    return np.where(np.isnan(below), eps * math.log(N), out)
+
+
+def _net_eval(net, Xs, e):
+    """``(f, pi, H(pi))`` of a network view at eps ``e``."""
+    if hasattr(net, "evaluate"):
+        ev = net.evaluate(Xs)
+        return ev.value, ev.gibbs, ev.entropy
+    Z = net.preactivations(Xs)
+    pi = _ops.softmax(Z, e)
+    return _ops.lse(Z, e), pi, _entropy(pi)
+
+
+def _pde_eval(pde, Xs, t):
+    """``(u, pi, H(pi))`` of a PDE view."""
+    if hasattr(pde, "evaluate"):
+        ev = pde.evaluate(Xs, t)
+        return np.asarray(ev.u, dtype=np.float64), ev.gibbs, ev.entropy
+    pi = np.asarray(pde.gibbs(Xs, t), dtype=np.float64)
+    return np.asarray(pde.u(Xs, t), dtype=np.float64), pi, _entropy(pi)
+
+
+def _l1(A, B):
+    """Row-wise ``sum |A - B|`` (compiled for C-contiguous float64 of one shape)."""
+    from . import _kernels
+
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    if A.shape != B.shape or A.ndim != 2:
+        return np.abs(A - B).sum(-1)
+    out = np.empty(A.shape[0])
+    _kernels.get("gibbs_l1_rows")(np.ascontiguousarray(A), np.ascontiguousarray(B), out)
+    return out
 
 
 def _refined(Zs, eps):
@@ -629,14 +746,41 @@ def _entropy(pi):
     return np.maximum(-t.sum(axis=-1), 0.0)
 
 
-class _Progress:
-    def __init__(self, total, enabled):
-        self.total, self.enabled, self.t0 = total, enabled, time.perf_counter()
+class _Clock:
+    """Seconds spent per view (context manager per call); the rest is the checker's."""
 
-    def update(self, i, eps):
+    def __init__(self):
+        self.t = {}
+
+    def __call__(self, name):
+        import contextlib
+
+        @contextlib.contextmanager
+        def cm():
+            t0 = time.perf_counter()
+            try:
+                yield
+            finally:
+                self.t[name] = self.t.get(name, 0.0) + time.perf_counter() - t0
+        return cm()
+
+    def totals(self, total):
+        out = dict(self.t)
+        out["checker (bounds, comparisons, rates)"] = max(total - sum(self.t.values()), 0.0)
+        return out
+
+
+class _Progress:
+    def __init__(self, total, enabled, npoints=None):
+        self.total, self.enabled, self.t0 = total, enabled, time.perf_counter()
+        self.npoints = npoints
+
+    def update(self, i, eps, points=None):
         if self.enabled:
             el = time.perf_counter() - self.t0
-            sys.stderr.write(f"\rtropical check: eps {i}/{self.total} ({eps:.3g}) {el:6.1f} s")
+            pts = f", points {points}/{self.npoints}" if points is not None and self.npoints else ""
+            sys.stderr.write(f"\rtropical check: eps {i}/{self.total} ({eps:.3g}){pts} "
+                             f"{el:6.1f} s   ")
             sys.stderr.flush()
 
     def close(self):
@@ -654,8 +798,8 @@ def _want_progress(progress):
         return False
 
 
-def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, chunk=1024,
-          fit_below=1e-2, progress=None):
+def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, chunk=None,
+          fit_below=1e-2, highs_points=None, progress=None):
     """Evaluate every path of the diagram and compare each arrow and square with its bound.
 
     Parameters
@@ -678,8 +822,19 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
         that a wrong view makes exactly the squares containing it fail.
     npoints, seed : int
         Size and seed of the default points.
-    chunk : int
-        Points per block (memory ``chunk * N`` floats per array).
+    chunk : int, optional
+        Points per block: the three views' Gibbs weights of one block
+        (``3 * chunk * N`` floats) are the largest arrays. Default:
+        ``2**21 // N`` clipped to ``[16, 1024]`` (16 MiB per array). Every
+        per-point quantity is computed row by row, so the report does not
+        depend on it.
+    highs_points : int, optional
+        At ``eps = 0`` the LP node is solved by HiGHS at this many points
+        (evenly spaced through ``x``) and by the one-pivot simplex method
+        with the same exact dual certificate at the others (see
+        :meth:`tropical.views.convex.EntropicLP.solve`). Default: every
+        point while ``P * N <= 2e6``, else ``max(16, 2e6 // N)`` points.
+        ``info["lp_eps0"]`` says how many each.
     fit_below : float
         The rates are fitted on the eps values ``<= fit_below`` (at least 3).
     progress : bool, optional
@@ -729,6 +884,11 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
     if grid.size == 0:
         raise ValueError("eps: give at least one temperature > 0 (eps = 0 is always checked)")
     N, d = layer.N, layer.d
+    if chunk is None:
+        chunk = int(min(1024, max(16, 2 ** 21 // N)))
+    chunk = check_int(chunk, "chunk", minimum=1)
+    if highs_points is not None:
+        highs_points = check_int(highs_points, "highs_points", minimum=0)
     if x is None:
         X = default_points(layer.W, layer.b, npoints, seed)
     else:
@@ -753,6 +913,7 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
         sl = slice(s, s + chunk)
         M[sl] = np.max(base_j + (xn[sl, None] + 2 * t * Wn) ** 2 / (4 * t), axis=1) + q[sl]
 
+    clock = _Clock()
     net0 = net_of(0.0)
     pde0 = pde_of(0.0)
     lp0 = cvx_of(0.0)
@@ -761,11 +922,25 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
     H = np.empty(P)
     L = np.empty(P)
     Lgap = np.empty(P)
+    # eps-independent statistics of each view's own exponents (max, multiplicity,
+    # next value; max sense) for the refined vertical bounds
+    st_n = np.empty((3, P))
+    st_p = np.empty((3, P))
+    st_c = np.empty((3, P))
+    sample = _highs_sample(P, N, highs_points)
+    in_sample = np.zeros(P, dtype=bool)
+    in_sample[sample] = True
     for s in range(0, P, chunk):
         sl = slice(s, s + chunk)
-        T[sl] = tropical_poly(X[sl]) if tropical_poly is not None else net0(X[sl])
-        H[sl] = pde0.hopf_lax(X[sl], t)
-        L[sl], _, Lgap[sl] = _solve(lp0, X[sl])
+        Xs = X[sl]
+        with clock("tropical (eps = 0)"):
+            T[sl] = tropical_poly(Xs) if tropical_poly is not None else net0(Xs)
+            st_n[:, sl] = _net_stats(net0, Xs)
+        with clock("hopf_lax (eps = 0)"):
+            H[sl], st_p[:, sl] = _pde_eps0(pde0, Xs, t)
+        with clock("lp (eps = 0)"):
+            L[sl], _, Lgap[sl], _ = _solve(lp0, Xs, in_sample[sl])
+            st_c[:, sl] = _cvx_stats(lp0, Xs)
     budget0 = rounding_budget(M, 0.0, N, d)
 
     acc = {}
@@ -788,7 +963,7 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
     nfit_gaps = {k: [] for k in ("network->tropical", "pde->hopf_lax", "convex->lp")}
     nfit_H = {k: [] for k in nfit_gaps}
     done = []
-    prog = _Progress(len(grid), _want_progress(progress))
+    prog = _Progress(len(grid), _want_progress(progress), P)
     complete = True
     delta_c = 3 * d + 16
     try:
@@ -803,12 +978,12 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
             for s in range(0, P, chunk):
                 sl = slice(s, s + chunk)
                 Xs = X[sl]
-                Z = net.preactivations(Xs)
-                f = _ops.lse(Z, e)
-                pi_n = _ops.softmax(Z, e)
-                u = np.asarray(pde.u(Xs, t), dtype=np.float64)
-                pi_p = np.asarray(pde.gibbs(Xs, t), dtype=np.float64)
-                c, pi_c, cgap = _solve(cvx, Xs)
+                with clock("network"):
+                    f, pi_n, h_n = _net_eval(net, Xs, e)
+                with clock("pde"):
+                    u, pi_p, h_p = _pde_eval(pde, Xs, t)
+                with clock("convex"):
+                    c, pi_c, cgap, h_c = _solve(cvx, Xs)
                 bd, bd0, qs, Ms = budget[sl], budget0[sl], q[sl], M[sl]
                 delta = delta_c * _U * Ms
                 with np.errstate(over="ignore"):
@@ -818,20 +993,18 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
                 arrow("network", "pde").add(np.abs(f + u - qs), bd, Xs, e)
                 arrow("pde", "convex").add(np.abs(u + c - qs), bd + cgap, Xs, e)
                 A("network->pde gibbs", "gibbs", ("network", "pde"), "exact",
-                  "pi_network(x) = pi_pde(x, t)").add(np.abs(pi_n - pi_p).sum(-1), gb, Xs, e)
+                  "pi_network(x) = pi_pde(x, t)").add(_l1(pi_n, pi_p), gb, Xs, e)
                 A("pde->convex gibbs", "gibbs", ("pde", "convex"), "exact",
-                  "pi_pde(x, t) = argmax of the entropic LP").add(
-                    np.abs(pi_p - pi_c).sum(-1), gbc, Xs, e)
+                  "pi_pde(x, t) = argmax of the entropic LP").add(_l1(pi_p, pi_c), gbc, Xs, e)
+                del pi_n, pi_p, pi_c
                 # vertical arrows
                 Ts, Hs, Ls = T[sl], H[sl], L[sl]
                 g_n = f - Ts
                 g_p = Hs - u
                 g_c = c - Ls
-                r_n = _refined(Z, e)
-                r_p = _refined(-_pde_exponents(pde, Xs, t), e) if _has_yg(pde) else \
-                    np.full(len(Xs), e * math.log(N))
-                r_c = _refined(_cvx_preacts(cvx, Xs), e) if _has_wb(cvx) else \
-                    np.full(len(Xs), e * math.log(N))
+                r_n = _refined_from(st_n[:, sl], e, N)
+                r_p = _refined_from(st_p[:, sl], e, N)
+                r_c = _refined_from(st_c[:, sl], e, N)
                 rb = rounding_budget(Ms, e, N, d)
                 arrow("network", "tropical").add(g_n, r_n + rb, Xs, e, lower=rb)
                 arrow("pde", "hopf_lax").add(g_p, r_p + rb, Xs, e, lower=rb)
@@ -848,9 +1021,10 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
                 gaps["network->tropical"][sl] = g_n
                 gaps["pde->hopf_lax"][sl] = g_p
                 gaps["convex->lp"][sl] = g_c
-                ents["network->tropical"][sl] = _entropy(pi_n)
-                ents["pde->hopf_lax"][sl] = _entropy(pi_p)
-                ents["convex->lp"][sl] = _entropy(pi_c)
+                ents["network->tropical"][sl] = h_n
+                ents["pde->hopf_lax"][sl] = h_p
+                ents["convex->lp"][sl] = h_c
+                prog.update(ie, e, min(s + chunk, P))
             for k in nfit_gaps:
                 nfit_gaps[k].append(gaps[k])
                 nfit_H[k].append(ents[k])
@@ -892,8 +1066,11 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
                         paths=(p1, p2),
                         detail=("via " + ", ".join(m.name for m in bad)) if bad else
                         f"tightest: {worst.name}"))
+    n_h = int(in_sample.sum())
     info = {"N": N, "d": d, "t": t, "source": data.get("source", ""),
-            "seconds": time.perf_counter() - t0,
+            "seconds": time.perf_counter() - t0, "chunk": chunk,
+            "seconds_by_view": clock.totals(time.perf_counter() - t0),
+            "lp_eps0": {"highs_points": n_h, "pivot_points": P - n_h},
             "title": f"tropical check: LSE layer f(x) = LSE_eps(W x + b) from "
                      f"{data.get('source', 'a model')}, N={N} terms, d={d}, t={t:g}"}
     return DiagramReport(rows, done_arr, P, info, complete)

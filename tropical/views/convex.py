@@ -26,21 +26,34 @@ Algorithms and certificates
     ``lam``, ``D(lam) = lam + eps * sum_j exp((a_j - lam)/eps - 1)`` bounds the
     optimum from above (``a = W x + b``), and the minimiser of the Lagrangian,
     normalised, is a feasible ``pi`` whose objective ``P(pi) = <pi, a> +
-    eps*H(pi)`` (evaluated directly) bounds it from below. ``D`` is minimised
-    by Newton's method in ``lam``, batched over points, started at
-    ``max(a) - eps``: ``D'`` is concave and increasing, so the iterates
-    increase monotonically to the minimiser without line search, and
-    ``log sum exp`` of the dual iterate converges quadratically (about
-    ``log N + 5`` iterations). Stops when ``upper - lower <= rtol * scale``.
+    eps*H(pi)`` (evaluated directly, one logarithm of the computed ``pi_j``
+    per term) bounds it from below. ``D`` is minimised by Newton's method in
+    ``lam``, one point per row in the compiled kernel
+    ``entropic_dual_rows`` (:mod:`tropical.kernels.views`; numpy twin in
+    :mod:`tropical.kernels.reference`), started at ``max(a) - eps``: ``D'`` is
+    concave and increasing, so the iterates increase monotonically to the
+    minimiser without line search, and ``log sum exp`` of the dual iterate
+    converges quadratically (about ``log N + 5`` iterations, each ``O(N)``:
+    the ``N`` exponentials are evaluated afresh; terms that are exactly 0 at
+    every iterate are dropped once). The certificate (with its logarithms)
+    is evaluated once the first-order gap ``eps*(s - 1 - log s)`` of the
+    iterate is within the tolerance. Stops when ``upper - lower <= rtol *
+    scale``. ``entropy`` is ``H(pi)`` of the returned ``pi``, from the same
+    logarithms.
 ``eps = 0``, value
-    One linear programme per point through :func:`scipy.optimize.linprog`
-    (HiGHS), points stacked into block-diagonal LPs. The vertex ``e_j`` that
-    HiGHS returns is certified exactly by its dual ``lam = a_j``: dual
-    feasibility ``a_k <= lam`` for every ``k`` is checked in floating point,
-    which is exact for comparisons. When HiGHS stopped at a vertex that is
-    optimal only within its tolerance, one simplex pivot (Dantzig's rule)
-    moves to an exactly certified vertex. ``face`` is the optimal face: the
-    terms of zero reduced cost.
+    ``method="highs"`` (default): one linear programme per point through
+    :func:`scipy.optimize.linprog` (HiGHS), points stacked into
+    block-diagonal LPs. The vertex ``e_j`` that HiGHS returns is certified
+    exactly by its dual ``lam = a_j``: dual feasibility ``a_k <= lam`` for
+    every ``k`` is checked in floating point, which is exact for
+    comparisons. When HiGHS stopped at a vertex that is optimal only within
+    its tolerance, one simplex pivot (Dantzig's rule) moves to an exactly
+    certified vertex. ``method="pivot"``: no HiGHS; the simplex method
+    itself from the vertex ``e_1``, Dantzig's rule (enter the term of largest
+    reduced cost ``a_k - a_1``), which on the simplex reaches an optimal
+    vertex after at most one pivot, certified by the same exact dual check
+    (``O(N)`` per point). ``face`` is the optimal face: the terms of zero
+    reduced cost.
 ``eps = 0``, conjugate
     ``min { -<pi, b> : pi in simplex, W^T pi = y }`` (the lower-hull value) is
     solved by HiGHS, then re-solved exactly in rational arithmetic on the
@@ -66,7 +79,8 @@ Algorithms and certificates
 Tolerances
 ----------
 The default ``rtol = 1e-12`` is relative to the scale of the problem,
-``scale = max_j (|w_j|.|x| + |b_j|) + eps*max(1, log N)`` for the value and
+``scale = max_j (|w_j|.|x| + |b_j|) + eps*max(1, log N)`` for the value (one
+compiled pass per point, kernel ``affine_scale_rows``) and
 ``|<x, y>| + max_j (|w_j.x| + |b_j|) + eps*max(1, log N)`` (``x`` the dual
 point) for the conjugate; ``gap = upper - lower <= rtol * scale`` on return.
 ``lower`` and ``upper`` include an a-priori allowance for the rounding of
@@ -137,11 +151,14 @@ class LPSolution:
     face : ndarray of bool, shape (..., N), or None
         ``eps = 0``: the terms of zero reduced cost, i.e. the optimal face
         of the simplex. ``None`` for ``eps > 0`` (the maximiser is unique).
+    entropy : ndarray or None
+        ``H(pi) = -sum_j pi_j log pi_j`` of the returned ``pi`` (``eps > 0``:
+        from the logarithms of the certificate; ``0`` at a vertex).
     converged : bool
         Every point met ``gap <= tol``.
     """
 
-    def __init__(self, value, pi, lower, upper, tol, iterations, face=None):
+    def __init__(self, value, pi, lower, upper, tol, iterations, face=None, entropy=None):
         self.value = value
         self.pi = pi
         self.lower = lower
@@ -150,6 +167,7 @@ class LPSolution:
         self.tol = tol
         self.iterations = iterations
         self.face = face
+        self.entropy = entropy
         self.converged = bool(np.all(self.gap <= tol))
 
     def __repr__(self):
@@ -327,7 +345,7 @@ class EntropicLP(AffineFamily):
         return X
 
     # -- the primal problem -------------------------------------------------------
-    def solve(self, x, rtol=_DEFAULT_RTOL, max_iter=100):
+    def solve(self, x, rtol=_DEFAULT_RTOL, max_iter=100, method="highs"):
         """Solve ``max { <pi, W x + b> + eps*H(pi) : pi in simplex }`` with a certified gap.
 
         Parameters
@@ -339,6 +357,10 @@ class EntropicLP(AffineFamily):
             + eps*max(1, log N)``.
         max_iter : int, default 100
             Newton iterations (``eps > 0``).
+        method : {"highs", "pivot"}, default "highs"
+            The ``eps = 0`` solver: HiGHS, or the one-pivot simplex method
+            (module docstring); both certify the vertex exactly. Ignored for
+            ``eps > 0``.
 
         Returns
         -------
@@ -355,25 +377,35 @@ class EntropicLP(AffineFamily):
         """
         rtol = _check_rtol(rtol)
         max_iter = check_int(max_iter, "max_iter", minimum=1)
+        if method not in ("highs", "pivot"):
+            raise ValueError(f"method must be 'highs' or 'pivot', got {method!r}")
         X = self._points(x)
         lead = X.shape[:-1]
-        X2 = X.reshape(-1, self.d)
+        X2 = np.ascontiguousarray(X.reshape(-1, self.d))
         A = X2 @ self._W.T + self._b
-        # rounding of a = W x + b: the optimum is 1-Lipschitz in max-norm of a
-        mag = np.abs(X2) @ np.abs(self._W).T + np.abs(self._b)
-        mag_max = mag.max(axis=1) if A.shape[0] else np.zeros(0)
+        # rounding of a = W x + b: the optimum is 1-Lipschitz in max-norm of a;
+        # the scale max_j (|w_j|.|x| + |b_j|) in one compiled pass
+        mag_max = np.zeros(X2.shape[0])
+        if A.shape[0]:
+            from .. import _kernels
+
+            _kernels.get("affine_scale_rows")(X2, np.ascontiguousarray(self._W.T), self._b,
+                                              mag_max)
         err_a = (self.d + 2) * _U * mag_max * (1 + 1e-6)
         scale = mag_max + self._eps * max(1.0, math.log(self.N))
         tol = rtol * scale
         if self._eps > 0:
             out = _newton_dual(A, self._eps, tol, err_a, max_iter)
-        else:
+        elif method == "highs":
             out = _lp_highs(A, err_a)
-        value, pi, lower, upper, its, face = out
+        else:
+            out = _lp_pivot(A, err_a)
+        value, pi, lower, upper, its, face, ent = out
         sol = LPSolution(value.reshape(lead)[()], pi.reshape(lead + (self.N,)),
                          lower.reshape(lead)[()], upper.reshape(lead)[()], tol.reshape(lead)[()],
                          its.reshape(lead)[()],
-                         None if face is None else face.reshape(lead + (self.N,)))
+                         None if face is None else face.reshape(lead + (self.N,)),
+                         ent.reshape(lead)[()])
         return sol
 
     def _solved(self, x):
@@ -551,60 +583,23 @@ class EntropicLP(AffineFamily):
 # eps > 0: Newton on the one-dimensional Lagrangian dual
 # ---------------------------------------------------------------------------
 def _newton_dual(A, eps, tol, err_a, max_iter):
-    """Batched Newton on ``D(lam) = lam + eps*sum exp((a - lam)/eps - 1)`` (rows of ``A``).
+    """Certified Newton on ``D(lam) = lam + eps*sum exp((a - lam)/eps - 1)`` (rows of ``A``).
 
-    Works in shifted coordinates ``a' = a - max(a) <= 0``, ``lam' = lam - max(a)``.
-    Returns value, pi, lower, upper, iterations, None.
+    The kernel ``entropic_dual_rows`` (module docstring). Returns value, pi,
+    lower, upper, iterations, None, entropy.
     """
+    from .. import _kernels
+
+    A = np.ascontiguousarray(A, dtype=np.float64)
     P, N = A.shape
-    m = A.max(axis=1) if N else np.zeros(P)
-    Ap = A - m[:, None]
-    lam = np.full(P, -eps)
-    value = np.empty(P)
-    lower = np.full(P, -np.inf)
-    upper = np.full(P, np.inf)
+    value, lower, upper, ent = (np.empty(P) for _ in range(4))
     pi = np.empty((P, N))
     its = np.zeros(P, dtype=np.int64)
-    active = np.arange(P)
-    c_sum = (math.log2(max(N, 2)) + 24) * _U  # pairwise-summation allowance, generous
-    for it in range(max_iter):
-        if not len(active):
-            break
-        a = Ap[active]
-        lm = lam[active]
-        with np.errstate(under="ignore"):
-            arg = (a - lm[:, None]) / eps - 1.0
-            e = np.exp(arg)
-        s = e.sum(axis=1)
-        p = e / s[:, None]
-        logp = np.log(np.where(p > 0, p, 1.0))
-        plogp = p * logp
-        pa = p * a
-        # primal objective of the normalised Lagrangian minimiser (shifted), and its
-        # rounding allowance (terms, normalisation, shift a - max(a))
-        Pv = pa.sum(axis=1) - eps * plogp.sum(axis=1)
-        mag_p = np.abs(pa).sum(axis=1) + eps * np.abs(plogp).sum(axis=1)
-        pad_p = (c_sum + 8 * _U) * mag_p + c_sum * eps + 4 * _U * eps
-        pad_p += 2 * _U * mag_p  # error of log p (absolute, ~u) times p, and of a'
-        # dual bound (shifted) and its allowance: exp's argument has absolute error
-        # <= u (|a'| + |lam'|)/eps * 2 + u |arg|, each term relative error ~ that
-        Dv = lm + eps * s
-        rel_e = 3 * _U * ((np.abs(a) + np.abs(lm)[:, None]) / eps + np.abs(arg) + 2)
-        pad_d = eps * (e * rel_e).sum(axis=1) + c_sum * eps * s + 2 * _U * np.abs(lm)
-        mm = m[active]
-        lo = (mm + Pv) - (pad_p + err_a[active] + 2 * _U * np.abs(mm + Pv))
-        hi = (mm + Dv) + (pad_d + err_a[active] + 2 * _U * np.abs(mm + Dv))
-        better = hi - lo < upper[active] - lower[active]
-        idx = active[better]
-        lower[idx], upper[idx] = lo[better], hi[better]
-        value[idx] = mm[better] + Pv[better]
-        pi[idx] = p[better]
-        its[active] = it
-        done = (upper[active] - lower[active]) <= tol[active]
-        # Newton step on lam (monotone from the left: D' concave increasing)
-        lam[active] = lm + eps * (1.0 - 1.0 / s)
-        active = active[~done]
-    return value, pi, lower, upper, its, None
+    if P:
+        _kernels.get("entropic_dual_rows")(A, float(eps), np.ascontiguousarray(tol, np.float64),
+                                           np.ascontiguousarray(err_a, np.float64),
+                                           int(max_iter), value, pi, lower, upper, its, ent)
+    return value, pi, lower, upper, its, None, ent
 
 
 # ---------------------------------------------------------------------------
@@ -646,7 +641,30 @@ def _lp_highs(A, err_a):
     pi[np.arange(P), j] = 1.0
     face = A == lam[:, None]
     value = lam.copy()
-    return value, pi, lam - err_a, lam + err_a, its, face
+    return value, pi, lam - err_a, lam + err_a, its, face, np.zeros(P)
+
+
+def _lp_pivot(A, err_a):
+    """The simplex method on ``max <pi, a>`` over the simplex, from the vertex ``e_1``.
+
+    Dantzig's rule enters the term of largest reduced cost ``a_k - a_1``; the
+    new vertex has every reduced cost ``<= 0``, which is checked exactly (the
+    dual ``lam = a_j`` is feasible: ``a_k <= lam`` for every ``k``).
+    """
+    P, N = A.shape
+    rows = np.arange(P)
+    lam0 = A[:, 0]
+    rc = A - lam0[:, None]
+    j = np.argmax(rc, axis=1) if N else np.zeros(P, dtype=np.int64)
+    its = np.where(rc[rows, j] > 0, 2, 1).astype(np.int64)
+    j = np.where(its == 2, j, 0)
+    lam = A[rows, j]
+    if (A > lam[:, None]).any():  # pragma: no cover - impossible after the pivot
+        raise RuntimeError("EntropicLP: could not certify the LP optimum")
+    pi = np.zeros((P, N))
+    pi[rows, j] = 1.0
+    face = A == lam[:, None]
+    return lam.copy(), pi, lam - err_a, lam + err_a, its, face, np.zeros(P)
 
 
 # ---------------------------------------------------------------------------

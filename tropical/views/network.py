@@ -25,6 +25,7 @@ array([2., 3.])
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -33,7 +34,7 @@ from .. import _ops
 from ._affine import AffineFamily, finite_matrix
 from .._validate import as_semiring_array, check_eps
 
-__all__ = ["LSELayer", "attention"]
+__all__ = ["LSELayer", "LayerEvaluation", "attention"]
 
 _U = np.finfo(np.float64).eps / 2  # unit roundoff of float64
 
@@ -43,6 +44,36 @@ def _check_time(t):
     if t <= 0:
         raise ValueError(f"t must be > 0, got {t}")
     return t
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerEvaluation:
+    """Everything one pass of :meth:`LSELayer.evaluate` computes at a batch of points.
+
+    Attributes
+    ----------
+    value : ndarray, shape (...)
+        ``f_eps(x) = LSE_eps(W x + b)``.
+    gibbs : ndarray, shape (..., N), or None
+        ``softmax((W x + b)/eps)`` (``None`` when not requested).
+    entropy : ndarray, shape (...)
+        ``H(pi) = log s + sum_j pi_j (m - z_j)/eps`` with ``m = max z``,
+        ``s = sum_j exp((z_j - m)/eps)`` (the identity ``log pi_j = (z_j -
+        m)/eps - log s``: no logarithm per term); ``log k`` at ``eps = 0``.
+    top : ndarray, shape (...)
+        ``max_j (w_j.x + b_j) = f_0(x)``.
+    multiplicity : ndarray of float, shape (...)
+        How many terms attain ``top``.
+    second : ndarray, shape (...)
+        The largest pre-activation below ``top`` (``-inf`` if none).
+    """
+
+    value: np.ndarray
+    gibbs: np.ndarray | None
+    entropy: np.ndarray
+    top: np.ndarray
+    multiplicity: np.ndarray
+    second: np.ndarray
 
 
 class LSELayer(AffineFamily):
@@ -113,6 +144,47 @@ class LSELayer(AffineFamily):
         """``f_eps(x)`` at points ``x`` of shape (..., d); returns shape (...)."""
         out = _ops.lse(self.preactivations(x), self._eps)
         return out
+
+    def evaluate(self, x, gibbs=True):
+        """Value, Gibbs weights, their entropy and the top pre-activations in one pass.
+
+        One compiled pass per point (kernel ``lse_layer_rows``): the
+        pre-activations ``z_j = b_j + sum_k x_k w_jk`` are formed on the fly
+        (no ``(P, N)`` matrix besides the Gibbs weights), then the
+        max-shifted log-sum-exp and softmax of :func:`tropical.lse` /
+        :func:`tropical.softmax`, whose rounding they share.
+
+        Parameters
+        ----------
+        x : array_like, shape (..., d)
+            Finite points.
+        gibbs : bool, default True
+            Also return the Gibbs weights (``(..., N)`` floats).
+
+        Returns
+        -------
+        LayerEvaluation
+
+        Examples
+        --------
+        >>> from tropical.views.network import LSELayer
+        >>> ev = LSELayer([[1.0], [-1.0], [1.0]], [0.0, 0.0, 0.0], eps=0.0).evaluate([[2.0]])
+        >>> ev.value, ev.multiplicity, ev.second, ev.gibbs
+        (array([2.]), array([2.]), array([-2.]), array([[0.5, 0. , 0.5]]))
+        """
+        from .. import _kernels
+
+        X = self._points(x)
+        lead = X.shape[:-1]
+        X2 = np.ascontiguousarray(X.reshape(-1, self.d))
+        P, N = X2.shape[0], self.N
+        outs = [np.empty(P) for _ in range(5)]
+        G = np.empty((P if gibbs else 0, N))
+        if P:
+            _kernels.get("lse_layer_rows")(X2, np.ascontiguousarray(self._W.T), self._b,
+                                           self._eps, *outs, G)
+        f, top, cnt, sec, ent = (o.reshape(lead)[()] for o in outs)
+        return LayerEvaluation(f, G.reshape(lead + (N,)) if gibbs else None, ent, top, cnt, sec)
 
     def gibbs(self, x) -> np.ndarray:
         """Gibbs weights ``pi(x) = softmax((W x + b)/eps)``, shape (..., N).

@@ -54,6 +54,7 @@ from .._validate import _to_array, as_semiring_array, check_eps, check_int
 
 __all__ = [
     "HopfCole",
+    "HopfColeEvaluation",
     "SamplingInfo",
     "from_initial_data",
     "heat_fd_solve",
@@ -124,6 +125,43 @@ class SamplingInfo:
     box: tuple | None
     quadrature: bool = False
     cell_volume: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class HopfColeEvaluation:
+    """Everything one pass of :meth:`HopfCole.evaluate` computes at a batch of points.
+
+    Attributes
+    ----------
+    u : ndarray, shape (...)
+        ``u_eps(x, t)`` (with the normalisation constant when the model is
+        normalised).
+    hopf_lax : ndarray, shape (...)
+        ``min_j a_j = u_0(x, t)``, ``a_j = g_j + |x - y_j|^2/(4t)``.
+    gibbs : ndarray, shape (..., N), or None
+        ``softmax(-a/eps)`` (``None`` when not requested).
+    entropy : ndarray, shape (...)
+        ``H(pi) = log s + sum_j pi_j (a_j - min a)/eps`` (no logarithm per
+        term), ``log k`` at ``eps = 0``.
+    multiplicity : ndarray of float, shape (...)
+        How many ``j`` attain ``min_j a_j``.
+    second : ndarray, shape (...)
+        The smallest ``a_j`` above the minimum (``+inf`` if none).
+    grad_u, laplacian_u, u_t : ndarray or None
+        The closed-form derivatives (as :meth:`HopfCole.grad_u`,
+        :meth:`HopfCole.laplacian_u`, :meth:`HopfCole.u_t`) when
+        ``derivatives=True``.
+    """
+
+    u: np.ndarray
+    hopf_lax: np.ndarray
+    gibbs: np.ndarray | None
+    entropy: np.ndarray
+    multiplicity: np.ndarray
+    second: np.ndarray
+    grad_u: np.ndarray | None = None
+    laplacian_u: np.ndarray | None = None
+    u_t: np.ndarray | None = None
 
 
 # ----------------------------------------------------------------------------- the model
@@ -320,6 +358,77 @@ class HopfCole:
         return self._scalar(out)
 
     __call__ = u
+
+    def evaluate(self, x, t, gibbs=True, derivatives=False):
+        """``u``, the Hopf-Lax value, the Gibbs weights (and derivatives) in one pass.
+
+        One compiled pass per point (kernel ``hopf_cole_rows``) from the
+        model's own data ``(y, g)``: ``a_j = g_j + |x - y_j|^2/(4t)`` with the
+        squared distance summed directly over the coordinates (no
+        ``|x|^2 - 2 x.y + |y|^2`` expansion: no cancellation far from the
+        data, the rounding of :meth:`u`), then the max-shifted log-sum-exp
+        and softmax in the min sense. The methods :meth:`u`, :meth:`gibbs`,
+        :meth:`hopf_lax`, :meth:`grad_u`, :meth:`laplacian_u` and
+        :meth:`u_t` each repeat that work; this computes it once.
+
+        Parameters
+        ----------
+        x : array_like, shape (..., d)
+            Finite points (for ``d = 1`` the trailing axis may be omitted).
+        t : float
+            One time ``> 0``.
+        gibbs : bool, default True
+            Also return the Gibbs weights (``(..., N)`` floats).
+        derivatives : bool, default False
+            Also return ``grad_u``, ``laplacian_u`` and ``u_t``.
+
+        Returns
+        -------
+        HopfColeEvaluation
+
+        Examples
+        --------
+        >>> from tropical.views.pde import HopfCole
+        >>> hc = HopfCole([[-1.0], [1.0]], [0.0, 0.0], eps=0.0)
+        >>> ev = hc.evaluate([[0.0], [3.0]], t=0.5)
+        >>> ev.u, ev.multiplicity, ev.second
+        (array([0.5, 2. ]), array([2., 1.]), array([inf,  8.]))
+        >>> ev1 = hc.with_eps(1.0).evaluate([0.5], t=0.5, derivatives=True)
+        >>> bool(abs(ev1.grad_u[0] - hc.with_eps(1.0).grad_u([0.5], t=0.5)[0]) < 1e-15)
+        True
+        """
+        from .. import _kernels
+
+        X = self._points(x)
+        t = _check_time_scalar(t)
+        lead = X.shape[:-1]
+        d, N = self.d, self.N
+        X2 = np.ascontiguousarray(X.reshape(-1, d))
+        P = X2.shape[0]
+        outs = [np.empty(P) for _ in range(5)]
+        G = np.empty((P if gibbs else 0, N))
+        Pd = P if derivatives else 0
+        grad, ez2, var = np.empty((Pd, d)), np.empty(Pd), np.empty(Pd)
+        if P:
+            _kernels.get("hopf_cole_rows")(X2, np.ascontiguousarray(self._y.T), self._g, t,
+                                           self._eps, *outs, G, grad, ez2, var)
+        u, amin, cnt, sec, ent = outs
+        T = np.full(P, t)
+        u = u + self._norm_term(T)
+        rs = lambda a: a.reshape(lead)[()]  # noqa: E731
+        extra = {}
+        if derivatives:
+            base = (0.5 * d) / t
+            if self._eps > 0:
+                with np.errstate(over="ignore"):
+                    lap = base - var / self._eps
+            else:
+                lap = np.where(var > 16 * N * _U * ez2, -np.inf, base)
+            ut = -ez2 + ((0.5 * self._eps * d) / t if self._normalized else 0.0)
+            extra = {"grad_u": grad.reshape(lead + (d,)), "laplacian_u": rs(lap),
+                     "u_t": rs(ut)}
+        return HopfColeEvaluation(rs(u), rs(amin), G.reshape(lead + (N,)) if gibbs else None,
+                                  rs(ent), rs(cnt), rs(sec), **extra)
 
     def hopf_lax(self, x, t):
         """The ``eps = 0`` value ``min_j (g_j + |x - y_j|^2/(4t))`` (Hopf-Lax).
