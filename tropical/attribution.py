@@ -1148,10 +1148,14 @@ class BifurcationDiagram:
         """Merging of attribution basins: a :class:`networkx.DiGraph`.
 
         Nodes: the ids of the minimum branches (attributes ``eps_span``,
-        ``x`` at the low-eps end); edge ``A -> B`` with attribute ``eps``: at
-        that fold the minimum ``A`` met a saddle (``d = 1``: a maximum) whose
-        other descent path ends in minimum ``B``, so basin ``A`` joins basin
-        ``B``. A forest in general; a tree when one basin survives.
+        ``x`` at the low-eps end), and ``"box"`` when a basin opens onto the
+        box boundary; edge ``A -> B`` with attribute ``eps``: at that fold
+        the minimum ``A`` met a saddle (``d = 1``: a maximum) whose other
+        descent path (saddle-free Newton descent of ``H`` at an eps just
+        before the fold) ends in minimum ``B`` (or leaves through the box
+        boundary: ``B = "box"``), so basin ``A`` joins basin ``B``. Every
+        node has at most one outgoing edge: a forest, a tree when all merge
+        into one. A descent that ends nowhere identifiable adds no edge.
         """
         import networkx as nx
 
@@ -1161,6 +1165,8 @@ class BifurcationDiagram:
                 i = int(np.argmin(br.eps))
                 g.add_node(br.id, eps_span=br.eps_span, x=br.x[i].tolist())
         for a, b_, e in self.basin_edges:
+            if b_ == "box" and "box" not in g:
+                g.add_node("box")
             g.add_edge(a, b_, eps=e)
         return g
 
@@ -1200,7 +1206,8 @@ class BifurcationDiagram:
         return cls(layer, data["eps_range"], data["box"],
                    [Branch.from_dict(b) for b in data["branches"]],
                    [Fold.from_dict(f) for f in data["folds"]],
-                   basin_edges=[(int(a), int(b), float(e)) for a, b, e in data["basin_edges"]],
+                   basin_edges=[(int(a), b if b == "box" else int(b), float(e))
+                                for a, b, e in data["basin_edges"]],
                    branch_points=data["branch_points"], complete=data["complete"],
                    reason=data["reason"], interrupted=data["interrupted"], info=data["info"])
 
@@ -1376,15 +1383,24 @@ def _trace(ev, y0, direction, lam_lo, lam_hi, lo, hi, checkpoints, h0, hmax, max
             "crossings": crossings, "end": end}
 
 
-def _descend(ev, x0, lam, lo, hi, iters=400):
-    """Saddle-free Newton descent of H at fixed eps from x0 (stays in the box)."""
+def _descend(ev, x0, lam, lo, hi, iters=1000):
+    """Saddle-free Newton descent of H at fixed eps from x0 (stays in the box).
+
+    Steps are capped at ``2 eps/diam{w_j}`` (the size of the landscape's
+    features) so that the descent does not jump over a shallow minimum.
+    """
     d = ev.d
+    W = ev.layer.W
+    cap = 2.0 * math.exp(lam) / max(float(np.ptp(W, axis=0).max()), 1e-300)
     y = np.append(np.asarray(x0, float), lam)
     _, Hc, G, Hs, *_ = ev(y, 2)
     for _ in range(iters):
         lamb, V = np.linalg.eigh(Hs)
         a = np.maximum(np.abs(lamb), 1e-8 * max(np.abs(lamb).max(), 1e-300))
         step = -V @ ((V.T @ G) / a)
+        nrm = float(np.linalg.norm(step))
+        if nrm > cap:
+            step *= cap / nrm
         t_ = 1.0
         moved = False
         for _ in range(40):
@@ -1684,13 +1700,18 @@ def _basin_edges(ev, branches, folds, lo, hi):
         cands = [br for br in branches if br.kind == "minimum" and br.id != mins.id
                  and br.eps_span[0] <= es <= br.eps_span[1]]
         target = None
-        for xe in ends:
-            xm = mins.at(es)
-            if xm is not None and np.linalg.norm(xe - xm) < 1e-3 * float(np.max(hi - lo)) + 10 * es:
-                continue    # this descent falls into the dying minimum
+        xm = mins.at(es)
+        if xm is None:
+            continue
+        # one descent falls into the dying minimum; the other shows where its basin goes
+        ends.sort(key=lambda xe: float(np.linalg.norm(xe - xm)))
+        for xe in ends[1:]:
             best = min(cands, key=lambda br: np.linalg.norm(br.at(es) - xe), default=None)
             if best is not None and np.linalg.norm(best.at(es) - xe) < 0.05 * float(np.max(hi - lo)):
                 target = best.id
+            elif np.any(np.isclose(xe, lo, rtol=0, atol=1e-9)) or \
+                    np.any(np.isclose(xe, hi, rtol=0, atol=1e-9)):
+                target = "box"     # H keeps decreasing to the box boundary
         if target is not None:
             edges.append((mins.id, target, f.eps))
     return edges
