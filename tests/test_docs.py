@@ -147,3 +147,51 @@ def test_api_page_documents_every_public_name():
             continue  # announced but not importable yet: other tests catch that
         missing.append(name)
     assert not missing, f"docs/api.md does not document {missing}"
+
+
+# -- notebooks ------------------------------------------------------------------------
+NOTEBOOKS = DOCS.parent / "notebooks"
+#: the notebooks the documentation promises (docs/index.md renders notebooks/*.py)
+NOTEBOOK_NAMES = ["01-deformation.py", "02-tropical-curves.py", "03-diagram.py",
+                  "04-network-regions.py", "06-maxplus.py"]
+
+
+def percent_cells(text: str):
+    """``(kind, source)`` of the cells of a jupytext ``py:percent`` notebook.
+
+    The header (before the first ``# %%``) is dropped; ``kind`` is
+    ``"markdown"`` or ``"code"``; markdown sources lose their ``# `` prefix.
+    """
+    cells, kind, body = [], None, []
+    for line in text.splitlines():
+        if line.startswith("# %%"):
+            if kind is not None:
+                cells.append((kind, "\n".join(body).strip()))
+            kind = "markdown" if "[markdown]" in line else "code"
+            body = []
+        elif kind is not None:
+            body.append(line[2:] if kind == "markdown" and line.startswith("# ") else
+                        "" if kind == "markdown" and line == "#" else line)
+    if kind is not None:
+        cells.append((kind, "\n".join(body).strip()))
+    return cells
+
+
+def test_percent_cells_parser():
+    text = "# ---\n# jupyter: x\n# ---\n\n# %% [markdown]\n# # Title\n#\n# text\n\n# %%\nx = 1\n\n# %%\nassert x\n"
+    assert percent_cells(text) == [("markdown", "# Title\n\ntext"), ("code", "x = 1"), ("code", "assert x")]
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_notebook_shape(name):
+    """A notebook states what it shows first, is plain py:percent text, and ends by asserting."""
+    path = NOTEBOOKS / name
+    assert path.is_file(), f"notebooks/{name} is missing"
+    text = path.read_text(encoding="utf-8")
+    assert "format_name: percent" in text
+    cells = percent_cells(text)
+    kind, first = cells[0]
+    assert kind == "markdown" and first.startswith("# "), f"{name}: the first cell must be a titled markdown cell"
+    assert "shows" in first.lower(), f"{name}: the first cell must state what the notebook shows"
+    code = [src for k, src in cells if k == "code"]
+    assert code and re.search(r"^\s*assert\b", code[-1], re.M), f"{name}: the last code cell must assert"
