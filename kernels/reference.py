@@ -415,15 +415,6 @@ def entropy_derivatives(W, b, X, eps, order, H, G, Hs, T3, Ge, He):
 lse_fit_loss_grad_serial = lse_fit_loss_grad
 
 
-# ---- views (tropical.kernels.views): network, PDE and convex rows -------------------
-def _top_stats_rows(Z):
-    """(max, multiplicity, largest value below the max) of each row of Z."""
-    m = Z.max(axis=1)
-    cnt = (Z == m[:, None]).sum(axis=1).astype(np.float64)
-    sec = np.where(Z < m[:, None], Z, -np.inf).max(axis=1)
-    return m, cnt, sec
-
-
 def lse_fit_adam(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
                  bestW, bestb, best, history, f, gW, gb):
     """Twin of :func:`tropical.kernels.fit.lse_fit_adam`: the same Adam loop in numpy."""
@@ -447,6 +438,7 @@ def lse_fit_adam(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, v
             v[...] = b2 * v + (1.0 - b2) * (g * g)
             p -= lr * (m / c1) / (np.sqrt(v / c2) + ae)
     return count, 0
+
 
 # ---- views (tropical.kernels.views): network, PDE and convex rows -------------------
 def _top_stats_rows(Z):
