@@ -187,6 +187,168 @@ def test_network_gap_bound_is_attained():
     assert gap == pytest.approx(eps * C[0], rel=1e-14)
 
 
+# ---- bifurcation -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def raw_diagram():
+    """The continuation the quick experiment computes, once (for patched variants)."""
+    attribution = pytest.importorskip("tropical.attribution")
+    layer = attribution.two_cluster_example()
+    return attribution.bifurcation_diagram(layer, (0.1, 10 ** 0.8),
+                                           attribution.TWO_CLUSTER_BOX, progress=False)
+
+
+@pytest.fixture(scope="module")
+def quick_bifurcation():
+    pytest.importorskip("tropical.attribution")
+    return experiments.bifurcation(quick=True, progress=False)
+
+
+def test_bifurcation_holds(quick_bifurcation, raw_diagram):
+    res = quick_bifurcation
+    assert res.ok, str(res)
+    diag = res.numbers["diagram"]
+    assert len(diag["folds"]) == len(raw_diagram.folds) > 0
+    for f in diag["folds"]:
+        assert set(f) >= {"eps", "x", "kinds"} and len(f["x"]) == 2
+        assert 0.1 <= f["eps"] <= 10 ** 0.8 and "saddle" in f["kinds"]
+    checks = res.numbers["independent"]
+    # one check between every two consecutive events, plus the two ends
+    assert len(checks) >= len(diag["events"]) + 1
+    assert checks[-1]["found"] == [0, 0, 1]
+    assert all(c["found"] == c["predicted"] == c["diagram"] for c in checks)
+    # the total change is the sum of the events
+    total = np.sum([ev["delta"] for ev in diag["events"]], axis=0)
+    assert list(np.array(checks[0]["found"]) + total) == checks[-1]["found"]
+    assert "engine's own fixed two-cluster set" in res.claims[1].note
+
+
+def _patched_diagram(monkeypatch, raw, edit):
+    import copy
+
+    import tropical.attribution as attribution
+
+    def fake(layer, eps_range, box, **kw):
+        d = copy.deepcopy(raw)
+        edit(d)
+        return d
+
+    monkeypatch.setattr(attribution, "bifurcation_diagram", fake)
+    return experiments.bifurcation(quick=True, progress=False)
+
+
+def test_bifurcation_missing_fold_fails(monkeypatch, raw_diagram):
+    res = _patched_diagram(monkeypatch, raw_diagram, lambda d: d.folds.pop(0))
+    assert claim(res, "the numbers of (minima").holds is False
+    assert claim(res, "wave regime").holds is True
+
+
+def test_bifurcation_misplaced_fold_fails(monkeypatch, raw_diagram):
+    def shift(d):
+        for f in d.folds:
+            f.eps *= 1.01
+    res = _patched_diagram(monkeypatch, raw_diagram, shift)
+    assert claim(res, "bifurcation_diagram locates").holds is False
+
+
+# ---- scaling -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def scaling_run():
+    """The quick experiment, and the raw ScalingResult it was computed from."""
+    fitm = pytest.importorskip("tropical.fit")
+    seen = []
+    real = fitm.scaling_experiment
+
+    def spy(*a, **k):
+        seen.append((a, k, real(*a, **k)))
+        return seen[-1][2]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fitm, "scaling_experiment", spy)
+        res = experiments.scaling(quick=True, progress=False)
+    return res, seen
+
+
+def test_scaling_holds(scaling_run):
+    res, seen = scaling_run
+    assert res.ok, str(res)
+    (args, kwargs, raw), = seen
+    assert args == ("norm",) and kwargs["dims"] == (1, 2, 4) and kwargs["box"] == (-2.0, 2.0)
+    sc = res.numbers["scaling"]
+    for d in (1, 2, 4):
+        k = str(d)
+        assert sc["eps"][k] == pytest.approx([N ** (-1 / d) for N in sc["Ns"][k]], rel=1e-15)
+        assert sc["exponent"][k] == raw.exponent[d]
+        lo, hi = sc["interval"][k]
+        assert lo <= sc["exponent"][k] <= hi
+    assert sc["two_term_max_error_d1"] == pytest.approx(
+        [e * math.log(2) / 2 for e in sc["eps"]["1"]], rel=1e-12)
+
+
+@pytest.mark.parametrize("edit,broken", [
+    (lambda r: r.exponent.__setitem__(2, r.exponent[2] + 0.05), "error ~ N^s"),
+    (lambda r: r.max_errors.__setitem__(4, r.max_errors[4] * r.Ns[4][:, None] ** 1.0),
+     "what the exponent measures"),
+    (lambda r: r.max_errors.__setitem__(1, r.max_errors[1] * 0.3), "in d = 1"),
+])
+def test_scaling_claims_fail_on_wrong_numbers(monkeypatch, scaling_run, edit, broken):
+    import copy
+
+    import tropical.fit as fitm
+
+    raw = copy.deepcopy(scaling_run[1][0][2])
+    edit(raw)
+    monkeypatch.setattr(fitm, "scaling_experiment", lambda *a, **k: raw)
+    res = experiments.scaling(quick=True, progress=False)
+    assert not claim(res, broken).holds
+    if broken == "error ~ N^s":     # the errors are untouched: the other claims still hold
+        assert sum(c.holds for c in res.claims) == len(res.claims) - 1
+
+
+# ---- robustness ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def quick_robustness():
+    pytest.importorskip("tropical.fit")
+    pytest.importorskip("tropical.robustness")
+    return experiments.robustness(quick=True, progress=False)
+
+
+def test_robustness_holds(quick_robustness):
+    res = quick_robustness
+    assert res.ok, str(res)
+    for key, d in (("d1", 1), ("d8", 8)):
+        L = res.numbers["layers"][key]
+        assert L["d"] == d
+        assert L["sup_hessian_sampled"] <= L["bound_diameter"] <= L["bound_max_norm"]
+        assert L["bound_diameter"] >= L["diam"] ** 2 / (4 * L["eps"])
+        found, cert = np.array(L["found"]), np.array(L["certificate"])
+        assert np.all(found <= cert * (1 + 1e-9) + 1e-12) and np.all(found >= -1e-12)
+    ce = res.numbers["pointwise_counterexample"]
+    assert ce["remainder"] == pytest.approx(0.05 * math.log(2) - 0.05 * math.log1p(
+        math.exp(-2 / 0.05)) + 1 - math.tanh(1 / 0.05), rel=1e-9)
+
+
+def test_robustness_claims_fail_on_broken_ingredients(monkeypatch):
+    import tropical.robustness as rob
+
+    good_bound, good_report = rob.hessian_bound, rob.robustness_report
+
+    def half_bound(layer, kind="both", method="auto"):
+        b = good_bound(layer, kind, method)
+        return b._replace(diameter=b.diameter / 2)
+
+    def wrong_found(*a, **k):
+        rep = good_report(*a, **k)
+        rep.found = rep.found * 1.5 + 1e-6
+        return rep
+
+    monkeypatch.setattr(rob, "hessian_bound", half_bound)
+    monkeypatch.setattr(rob, "robustness_report", wrong_found)
+    monkeypatch.setattr(rob, "remainder", lambda layer, x, delta: np.zeros(np.shape(x)[:-1]))
+    res = experiments.robustness(quick=True, progress=False)
+    held = [c.holds for c in res.claims]
+    assert held == [False, False, False, False], str(res)
+
+
 # ---- results: JSON, repr, plot, interruption ---------------------------------------
 def test_json_round_trip(quick_identities, tmp_path):
     res = quick_identities
