@@ -179,7 +179,7 @@ try:
 except ImportError:
     print("matplotlib not installed: see the numbers above")
 else:
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
     axes[0].plot(z, relu, "k", lw=2, label="ReLU = max(z, 0)")
     for e, s in softplus.items():
         axes[0].plot(z, s, label=f"softplus, eps={e}")
