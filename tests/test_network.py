@@ -169,3 +169,76 @@ def test_attention_hard_limit():
     K = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
     V = np.array([[1.0], [2.0], [4.0]])
     assert np.array_equal(attention([[3.0, 0.0]], K, V, 0.0), [[2.5]])
+
+
+# ---- one-pass evaluation (kernel lse_layer_rows) -----------------------------------
+@pytest.mark.parametrize("eps", [0.0, 1e-300, 1e-3, 0.7, 1e3])
+def test_evaluate_matches_the_separate_methods(rng, eps):
+    import tropical
+
+    layer = LSELayer(rng.normal(size=(40, 3)), rng.normal(size=40), eps)
+    X = np.vstack([rng.normal(size=(25, 3)), 1e5 * rng.normal(size=(2, 3))])
+    ev = layer.evaluate(X)
+    Z = layer.preactivations(X)
+    # the FMA chain of the kernel and BLAS differ by the rounding of w_j.x + b_j:
+    # (d + 2) u (|w_j|.|x| + |b_j|) each, plus the LSE kernel's u (7 M + eps (N + 6 + 3 log N))
+    mag = (np.abs(X) @ np.abs(layer.W).T + np.abs(layer.b)).max(axis=1)
+    budget = U * ((2 * (3 + 2) + 14) * mag + 2 * eps * (40 + 6 + 3 * math.log(40)))
+    assert np.all(np.abs(ev.value - layer(X)) <= budget)
+    np.testing.assert_allclose(ev.top, Z.max(axis=1), rtol=0, atol=float(8 * U * mag.max()))
+    if eps == 0 or eps == 1e-300:   # Gibbs weights: uniform on the argmax set, exactly
+        np.testing.assert_array_equal(ev.gibbs, layer.gibbs(X))
+        np.testing.assert_array_equal(ev.entropy, np.log(ev.multiplicity))
+    else:
+        assert np.abs(ev.gibbs - layer.gibbs(X)).sum(axis=1).max() <= \
+            math.expm1(float(2 * 8 * U * mag.max() / eps)) + 1e-13
+        np.testing.assert_allclose(ev.entropy, tropical.entropy(layer.gibbs(X)), rtol=1e-11,
+                                   atol=1e-12)
+    # top statistics: multiplicity >= 1 and the next value below the top
+    assert np.all(ev.multiplicity >= 1) and np.all(ev.second < ev.top)
+    assert ev.value.shape == (27,) and ev.gibbs.shape == (27, 40)
+
+
+def test_evaluate_ties_and_second_exact():
+    # max(x, x, -x, 0) at x = 2: the top 2 is attained twice, the next value is 0
+    layer = LSELayer([[1.0], [1.0], [-1.0], [0.0]], [0.0, 0.0, 0.0, 0.0], eps=0.0)
+    ev = layer.evaluate([[2.0], [0.0]])
+    np.testing.assert_array_equal(ev.top, [2.0, 0.0])
+    np.testing.assert_array_equal(ev.multiplicity, [2.0, 4.0])
+    np.testing.assert_array_equal(ev.second, [0.0, -np.inf])
+    np.testing.assert_array_equal(ev.gibbs, [[0.5, 0.5, 0, 0], [0.25, 0.25, 0.25, 0.25]])
+    np.testing.assert_array_equal(ev.entropy, np.log([2.0, 4.0]))
+    # gibbs=False skips the (P, N) weights; batch shapes are kept
+    ev2 = layer.with_eps(0.5).evaluate(np.zeros((2, 3, 1)), gibbs=False)
+    assert ev2.gibbs is None and ev2.value.shape == (2, 3)
+    assert np.ndim(layer.evaluate([1.0]).value) == 0
+
+
+def test_evaluate_kernel_equals_numpy_twin(rng):
+    from tropical.kernels import reference, views
+
+    W, b = rng.normal(size=(60, 4)), rng.normal(size=60)
+    X = rng.normal(size=(9, 4))
+    for eps in (0.0, 0.01, 2.0):
+        outs = [[np.empty(9) for _ in range(5)] + [np.empty((9, 60))] for _ in range(2)]
+        for mod, o in zip((views, reference), outs):
+            mod.lse_layer_rows(X, np.ascontiguousarray(W.T), b, eps, *o)
+        for a, c in zip(*outs):
+            np.testing.assert_allclose(a, c, rtol=1e-13, atol=1e-13)
+
+
+def test_evaluate_validates():
+    layer = LSELayer([[1.0, 0.0]], [0.0])
+    with pytest.raises(ValueError, match="x must have shape"):
+        layer.evaluate([[1.0, 2.0, 3.0]])
+    with pytest.raises(ValueError, match="x contains inf"):
+        layer.evaluate([[np.inf, 0.0]])
+
+
+def test_doctests():
+    import doctest
+
+    import tropical.views.network as mod
+
+    res = doctest.testmod(mod)
+    assert res.failed == 0 and res.attempted > 0

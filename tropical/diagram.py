@@ -716,14 +716,14 @@ def _pde_eval(pde, Xs, t):
 
 def _l1(A, B):
     """Row-wise ``sum |A - B|`` (compiled for C-contiguous float64 of one shape)."""
-    from . import _kernels
+    from .views._affine import row_kernel
 
     A = np.asarray(A, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
     if A.shape != B.shape or A.ndim != 2:
         return np.abs(A - B).sum(-1)
     out = np.empty(A.shape[0])
-    _kernels.get("gibbs_l1_rows")(np.ascontiguousarray(A), np.ascontiguousarray(B), out)
+    row_kernel("gibbs_l1_rows", A.size)(np.ascontiguousarray(A), np.ascontiguousarray(B), out)
     return out
 
 

@@ -12,7 +12,29 @@ import numpy as np
 
 from .._validate import as_semiring_array, check_eps
 
-__all__ = ["AffineFamily", "finite_matrix"]
+__all__ = ["AffineFamily", "finite_matrix", "row_kernel"]
+
+#: Below this many (point, term) pairs the row kernels of the views run as their
+#: numpy twins: loading a compiled kernel from Numba's cache costs more than
+#: the whole evaluation of a small batch (``tropical check`` on the default model).
+SMALL_WORK = 1 << 15
+
+
+def row_kernel(name, work):
+    """The kernel ``name`` of :mod:`tropical.kernels.views` for ``work`` (point, term) pairs.
+
+    The compiled kernel (through :func:`tropical._kernels.get`, so
+    ``TROPICAL_JIT=0`` applies), or its numpy twin from
+    :mod:`tropical.kernels.reference` (same contract, tested against each
+    other) when ``work < SMALL_WORK``.
+    """
+    if work < SMALL_WORK:
+        from ..kernels import reference
+
+        return getattr(reference, name)
+    from .. import _kernels
+
+    return _kernels.get(name)
 
 
 def finite_matrix(W, name="W"):

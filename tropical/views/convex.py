@@ -113,7 +113,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._affine import AffineFamily
+from ._affine import AffineFamily, row_kernel
 from .._validate import as_semiring_array, check_eps, check_int
 
 __all__ = ["EntropicLP", "LPSolution", "ConjugateSolution"]
@@ -387,10 +387,8 @@ class EntropicLP(AffineFamily):
         # the scale max_j (|w_j|.|x| + |b_j|) in one compiled pass
         mag_max = np.zeros(X2.shape[0])
         if A.shape[0]:
-            from .. import _kernels
-
-            _kernels.get("affine_scale_rows")(X2, np.ascontiguousarray(self._W.T), self._b,
-                                              mag_max)
+            row_kernel("affine_scale_rows", A.size)(X2, np.ascontiguousarray(self._W.T), self._b,
+                                                    mag_max)
         err_a = (self.d + 2) * _U * mag_max * (1 + 1e-6)
         scale = mag_max + self._eps * max(1.0, math.log(self.N))
         tol = rtol * scale
@@ -588,17 +586,16 @@ def _newton_dual(A, eps, tol, err_a, max_iter):
     The kernel ``entropic_dual_rows`` (module docstring). Returns value, pi,
     lower, upper, iterations, None, entropy.
     """
-    from .. import _kernels
-
     A = np.ascontiguousarray(A, dtype=np.float64)
     P, N = A.shape
     value, lower, upper, ent = (np.empty(P) for _ in range(4))
     pi = np.empty((P, N))
     its = np.zeros(P, dtype=np.int64)
     if P:
-        _kernels.get("entropic_dual_rows")(A, float(eps), np.ascontiguousarray(tol, np.float64),
-                                           np.ascontiguousarray(err_a, np.float64),
-                                           int(max_iter), value, pi, lower, upper, its, ent)
+        row_kernel("entropic_dual_rows", A.size)(
+            A, float(eps), np.ascontiguousarray(tol, np.float64),
+            np.ascontiguousarray(err_a, np.float64), int(max_iter), value, pi, lower, upper,
+            its, ent)
     return value, pi, lower, upper, its, None, ent
 
 

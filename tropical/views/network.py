@@ -31,7 +31,7 @@ import json
 import numpy as np
 
 from .. import _ops
-from ._affine import AffineFamily, finite_matrix
+from ._affine import AffineFamily, finite_matrix, row_kernel
 from .._validate import as_semiring_array, check_eps
 
 __all__ = ["LSELayer", "LayerEvaluation", "attention"]
@@ -172,8 +172,6 @@ class LSELayer(AffineFamily):
         >>> ev.value, ev.multiplicity, ev.second, ev.gibbs
         (array([2.]), array([2.]), array([-2.]), array([[0.5, 0. , 0.5]]))
         """
-        from .. import _kernels
-
         X = self._points(x)
         lead = X.shape[:-1]
         X2 = np.ascontiguousarray(X.reshape(-1, self.d))
@@ -181,8 +179,8 @@ class LSELayer(AffineFamily):
         outs = [np.empty(P) for _ in range(5)]
         G = np.empty((P if gibbs else 0, N))
         if P:
-            _kernels.get("lse_layer_rows")(X2, np.ascontiguousarray(self._W.T), self._b,
-                                           self._eps, *outs, G)
+            row_kernel("lse_layer_rows", P * N)(X2, np.ascontiguousarray(self._W.T), self._b,
+                                                self._eps, *outs, G)
         f, top, cnt, sec, ent = (o.reshape(lead)[()] for o in outs)
         return LayerEvaluation(f, G.reshape(lead + (N,)) if gibbs else None, ent, top, cnt, sec)
 

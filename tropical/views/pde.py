@@ -397,7 +397,7 @@ class HopfCole:
         >>> bool(abs(ev1.grad_u[0] - hc.with_eps(1.0).grad_u([0.5], t=0.5)[0]) < 1e-15)
         True
         """
-        from .. import _kernels
+        from ._affine import row_kernel
 
         X = self._points(x)
         t = _check_time_scalar(t)
@@ -410,8 +410,8 @@ class HopfCole:
         Pd = P if derivatives else 0
         grad, ez2, var = np.empty((Pd, d)), np.empty(Pd), np.empty(Pd)
         if P:
-            _kernels.get("hopf_cole_rows")(X2, np.ascontiguousarray(self._y.T), self._g, t,
-                                           self._eps, *outs, G, grad, ez2, var)
+            row_kernel("hopf_cole_rows", P * N)(X2, np.ascontiguousarray(self._y.T), self._g, t,
+                                                self._eps, *outs, G, grad, ez2, var)
         u, amin, cnt, sec, ent = outs
         T = np.full(P, t)
         u = u + self._norm_term(T)
