@@ -82,6 +82,7 @@ _KINDS = ("minimum", "saddle", "maximum", "degenerate")
 _INDEX = {2: {"minimum": 1, "maximum": 1, "saddle": -1},
           1: {"minimum": 1, "maximum": -1}}
 _SAFETY = 1.0 + 1e-9   # relative slack on the certified bounds (their own rounding)
+_U = np.finfo(np.float64).eps / 2   # unit roundoff
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -778,15 +779,55 @@ def _newton_roots(layer, eps, X, lo, hi, iters=80):
         out = np.any((X[idx] < lo - 0.05 * (hi - lo)) | (X[idx] > hi + 0.05 * (hi - lo)), axis=1)
         alive[idx[out | ~np.isfinite(X[idx]).all(axis=1)]] = False
     ok = done & alive & np.all((X >= lo) & (X <= hi), axis=1)
-    return X[ok], total
+    X = X[ok]
+    if len(X):
+        # accept a root only where grad H = -E[u c]/eps cancels to rounding (a
+        # Newton stall in a flat region or at the box does not):
+        # |grad H| <= 1e-8 * E[|u| |c|]/eps + 64 u max|s| E|u|/eps^2, the second
+        # term the rounding of c = (s - E s)/eps carried into grad H
+        _, G = _derivs(layer, np.ascontiguousarray(X), eps, 1)[:2]
+        scale, floor = _gradient_scale(layer, X, eps)
+        X = X[np.linalg.norm(G, axis=1) <= 1e-8 * scale + floor]
+    return X, total
+
+
+def _gradient_scale(layer, X, eps):
+    """``E[|u| |c|]/eps`` (the size of the terms whose sum is ``grad H``) and
+    ``64 u max|s| E|u|/eps^2`` (the rounding of ``grad H``)."""
+    s = X @ layer.W.T + layer.b
+    r = s.argmax(axis=1)
+    m = s[np.arange(len(s)), r][:, None]
+    with np.errstate(under="ignore"):
+        e = np.exp((s - m) / eps)
+    pi = e / e.sum(axis=1, keepdims=True)
+    dW = layer.W[None] - layer.W[r][:, None, :]
+    u = dW - np.einsum("mj,mjk->mk", pi, dW)[:, None, :]
+    ds = (pi * (s - m)).sum(axis=1, keepdims=True)
+    c = np.where(pi > 0, ((s - m) - ds) / eps, 0.0)
+    un = np.linalg.norm(u, axis=2)
+    floor = 64 * _U * np.abs(s).max(axis=1) * (pi * un).sum(axis=1) / eps**2
+    return (pi * un * np.abs(c)).sum(axis=1) / eps, floor
 
 
 def _dedup(X, tol):
-    keep = []
-    for x in X[np.lexsort(X.T[::-1])] if len(X) else X:
-        if not any(np.linalg.norm(x - k) <= tol for k in keep):
-            keep.append(x)
-    return np.array(keep).reshape(-1, X.shape[1] if X.ndim == 2 else 2)
+    """Points of ``X`` at mutual distance > ``tol`` (greedy, in lexicographic order).
+
+    Quantise to cells of size ``tol`` first (many starts converge to the same
+    point), then compare the few distinct cells pairwise.
+    """
+    X = np.asarray(X, float).reshape(-1, X.shape[-1] if np.ndim(X) == 2 else 2)
+    if not len(X):
+        return X
+    q = np.round(X / max(tol, 1e-300))
+    _, first = np.unique(q, axis=0, return_index=True)
+    U = X[np.sort(first)]
+    U = U[np.lexsort(U.T[::-1])]
+    keep = np.ones(len(U), bool)
+    for i in range(len(U)):
+        if keep[i]:
+            close = np.linalg.norm(U[i + 1:] - U[i], axis=1) <= tol
+            keep[i + 1:][close] = False
+    return U[keep]
 
 
 def _boundary_winding(layer, eps, lo, hi, n0=64, max_samples=2**18):
@@ -801,9 +842,11 @@ def _boundary_winding(layer, eps, lo, hi, n0=64, max_samples=2**18):
     for e in range(4):
         P, Q = corners[e], corners[(e + 1) % 4]
         s = np.linspace(0.0, 1.0, n0 + 1)
-        while True:
-            A = P + s[:-1, None] * (Q - P)
-            B = P + s[1:, None] * (Q - P)
+        todo = np.ones(n0, bool)           # segments [s_i, s_i+1] not yet certified
+        while todo.any():
+            idx = np.flatnonzero(todo)
+            A = P + s[idx, None] * (Q - P)
+            B = P + s[idx + 1, None] * (Q - P)
             M = 0.5 * (A + B)
             _, Gm = _derivs(layer, np.ascontiguousarray(M), eps, 1)[:2]
             E2, E2c = _sup_moment_bounds(layer, eps, A, B)[:2]
@@ -812,10 +855,21 @@ def _boundary_winding(layer, eps, lo, hi, n0=64, max_samples=2**18):
             bad = ~(L * h / 2 < np.linalg.norm(Gm, axis=1))
             if not bad.any():
                 break
-            if len(s) * 2 > max_samples // 4:
+            if len(s) + bad.sum() > max_samples // 4:
                 certified = False
                 break
-            s = np.sort(np.concatenate([s, 0.5 * (s[:-1] + s[1:])[bad]]))
+            # split the bad segments; their halves are the new to-do list
+            mids = 0.5 * (s[idx[bad]] + s[idx[bad] + 1])
+            new_s = np.concatenate([s, mids])
+            order = np.argsort(new_s, kind="stable")
+            is_new = np.zeros(len(new_s), bool)
+            is_new[len(s):] = True
+            was_bad = np.zeros(len(s), bool)
+            was_bad[idx[bad]] = True
+            left_bad = np.concatenate([was_bad, np.zeros(len(mids), bool)])
+            s = new_s[order]
+            flag = (left_bad | is_new)[order]       # segment starting here needs checking
+            todo = flag[:-1]
         pts = P + s[:, None] * (Q - P)
         samples += len(s)
         _, G = _derivs(layer, np.ascontiguousarray(pts), eps, 1)[:2]
