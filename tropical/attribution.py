@@ -1427,6 +1427,8 @@ def _trace(ev, y0, direction, lam_lo, lam_hi, lo, hi, checkpoints, h0, hmax, max
             end = "eps_max" if lam_b == lam_hi else "eps_min"
             break
         if np.any(y[:d] < lo) or np.any(y[:d] > hi):
+            # end exactly on the boundary: the curve point with x_k = lo_k (hi_k)
+            Y[-1] = _box_crossing(ev, Y[-2], y, lo, hi)
             end = "box"
             break
         if it <= 2:
@@ -1435,6 +1437,37 @@ def _trace(ev, y0, direction, lam_lo, lam_hi, lo, hi, checkpoints, h0, hmax, max
         end = "stalled"
     return {"Y": np.array(Y), "kinds": kinds, "T": np.array(Ts), "folds": folds,
             "crossings": crossings, "end": end}
+
+
+def _box_crossing(ev, ya, yb, lo, hi, iters=30):
+    """The point of the curve F = 0 between ya (inside) and yb (outside) on the box boundary.
+
+    Newton on ``[F(y) = 0, y_k = bound]`` for the coordinate ``k`` that is
+    crossed first along the chord; the chord's crossing if Newton fails.
+    """
+    d = ev.d
+    fr = np.ones(d)
+    for k in range(d):
+        for bound in (lo[k], hi[k]):
+            if (yb[k] - bound) * (ya[k] - bound) < 0:
+                fr[k] = min(fr[k], (bound - ya[k]) / (yb[k] - ya[k]))
+    k = int(np.argmin(fr))
+    bound = lo[k] if yb[k] < lo[k] else hi[k]
+    y = ya + fr[k] * (yb - ya)
+    chord = y.copy()
+    for _ in range(iters):
+        F, J, _ = ev.system(y)
+        A = np.vstack([J, np.eye(d + 1)[k]])
+        r = np.append(F, y[k] - bound)
+        try:
+            dy = np.linalg.solve(A, -r)
+        except np.linalg.LinAlgError:
+            return chord
+        y += dy
+        if np.abs(dy).max() <= 1e-13 * (1.0 + np.abs(y).max()):
+            y[k] = bound
+            return y if np.linalg.norm(y - chord) <= 2 * np.linalg.norm(yb - ya) else chord
+    return chord
 
 
 def _descend(ev, x0, lam, lo, hi, iters=1000):
