@@ -205,17 +205,25 @@ def quick_bifurcation():
 
 def test_bifurcation_holds(quick_bifurcation, raw_diagram):
     res = quick_bifurcation
-    assert res.ok, str(res)
+    for prefix in ("bifurcation_diagram locates", "the numbers of (minima", "wave regime"):
+        assert claim(res, prefix).holds, str(res)
+    # BifurcationDiagram.counts against the independent search: the claim says what the
+    # numbers say (it is probed also just after each box crossing)
+    checks = res.numbers["independent"]
+    counts_claim = claim(res, "BifurcationDiagram.counts(eps)")
+    assert counts_claim.holds == all(c["found"] == c["diagram"] for c in checks)
+    assert res.ok == counts_claim.holds
     diag = res.numbers["diagram"]
     assert len(diag["folds"]) == len(raw_diagram.folds) > 0
     for f in diag["folds"]:
         assert set(f) >= {"eps", "x", "kinds"} and len(f["x"]) == 2
         assert 0.1 <= f["eps"] <= 10 ** 0.8 and "saddle" in f["kinds"]
-    checks = res.numbers["independent"]
     # one check between every two consecutive events, plus the two ends
     assert len(checks) >= len(diag["events"]) + 1
     assert checks[-1]["found"] == [0, 0, 1]
-    assert all(c["found"] == c["predicted"] == c["diagram"] for c in checks)
+    assert all(c["found"] == c["predicted"] for c in checks)
+    crossings = [ev for ev in diag["events"] if "box" in ev["what"]]
+    assert crossings       # two saddles cross the boundary of [-3, 3]^2 near eps = 0.16
     # the total change is the sum of the events
     total = np.sum([ev["delta"] for ev in diag["events"]], axis=0)
     assert list(np.array(checks[0]["found"]) + total) == checks[-1]["found"]
@@ -240,6 +248,15 @@ def test_bifurcation_missing_fold_fails(monkeypatch, raw_diagram):
     res = _patched_diagram(monkeypatch, raw_diagram, lambda d: d.folds.pop(0))
     assert claim(res, "the numbers of (minima").holds is False
     assert claim(res, "wave regime").holds is True
+
+
+def test_bifurcation_wrong_counts_fail(monkeypatch, raw_diagram):
+    import tropical.attribution as attribution
+
+    monkeypatch.setattr(attribution.BifurcationDiagram, "counts", lambda self, eps: {})
+    res = _patched_diagram(monkeypatch, raw_diagram, lambda d: None)
+    assert not claim(res, "BifurcationDiagram.counts(eps)").holds
+    assert claim(res, "the numbers of (minima").holds
 
 
 def test_bifurcation_misplaced_fold_fails(monkeypatch, raw_diagram):

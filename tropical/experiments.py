@@ -1079,13 +1079,59 @@ def _counts_vec(counts):
     return [int(counts.get(k, 0)) for k in _KIND_ORDER[:3]]
 
 
-def _bifurcation_events(diag):
-    """Changes of the counts as eps grows: ``(eps, delta[3], what)``, sorted by eps.
+def _inside(x, box):
+    return bool(np.all(np.asarray(x) >= box[0]) and np.all(np.asarray(x) <= box[1]))
+
+
+def _crossing_eps(attribution, layer, br, i, box):
+    """Where branch ``br`` (box end at index ``i``) crosses the boundary of ``box``.
+
+    The continuation stops at its first sample outside the box; the crossing
+    lies between that sample and the previous one. Bisection in ``log eps``:
+    at each trial ``eps`` the branch point (interpolated) is polished by Newton
+    on ``grad H = 0`` and tested for being inside.
+    """
+    order = list(range(len(br.eps))) if i == -1 else list(range(len(br.eps)))[::-1]
+    lo, hi = box
+    k = next((j for j in order if not _inside(br.x[j], (lo, hi))), None)
+    if k is None:                    # clipped at the boundary: the end is the crossing
+        return float(br.eps[i])
+    prev = order[order.index(k) - 1] if order.index(k) > 0 else k
+    a, b = math.log(br.eps[prev]), math.log(br.eps[k])   # a: inside, b: outside
+
+    def point(le):
+        e = math.exp(le)
+        lay = layer.with_eps(e)
+        x = br.at(e)
+        for _ in range(30):
+            g = attribution.entropy_grad(lay, x)
+            step = np.linalg.solve(attribution.entropy_hessian(lay, x), g)
+            x = x - step
+            if np.linalg.norm(step) <= 1e-14 * (1 + np.linalg.norm(x)):
+                break
+        return x
+
+    for _ in range(60):
+        if abs(b - a) <= 1e-13:
+            break
+        m = 0.5 * (a + b)
+        if _inside(point(m), (lo, hi)):
+            a = m
+        else:
+            b = m
+    return math.exp(0.5 * (a + b))
+
+
+def _bifurcation_events(diag, attribution=None, layer=None, box=None):
+    """Changes of the counts as eps grows: ``(eps, delta[3], what, eps_end)``, sorted by eps.
 
     A fold removes (annihilation) or adds (creation) one point of each of its
     two kinds; a branch that ends on the box boundary adds or removes one
     point of its kind where it crosses (``-1`` when the box end is its
-    larger eps).
+    larger eps). With ``attribution``, ``layer`` and ``box`` the crossing is
+    located precisely (:func:`_crossing_eps`); otherwise it is the eps of the
+    branch's box end. ``eps_end`` is the eps where the diagram's branch ends
+    (the fold's eps, or the continuation's first sample outside the box).
     """
     events = []
     for f in diag.folds:
@@ -1093,16 +1139,18 @@ def _bifurcation_events(diag):
         sign = -1 if f.direction == "annihilation" else 1
         for k in f.kinds:
             delta[_KIND_ORDER.index(k)] += sign
-        events.append((float(f.eps), delta, f"fold {'+'.join(f.kinds)} ({f.direction})"))
+        events.append((float(f.eps), delta, f"fold {'+'.join(f.kinds)} ({f.direction})",
+                       float(f.eps)))
     for br in diag.branches:
         for i, end in ((0, br.ends[0]), (-1, br.ends[1])):
             if end != "box":
                 continue
-            e = float(br.eps[i])
+            e_end = float(br.eps[i])
             other = float(br.eps[-1 - i] if i == 0 else br.eps[0])
+            e = e_end if attribution is None else _crossing_eps(attribution, layer, br, i, box)
             delta = [0, 0, 0]
-            delta[_KIND_ORDER.index(br.kind)] = -1 if e > other else 1
-            events.append((e, delta, f"{br.kind} crosses the box boundary"))
+            delta[_KIND_ORDER.index(br.kind)] = -1 if e_end > other else 1
+            events.append((e, delta, f"{br.kind} crosses the box boundary", e_end))
     return sorted(events, key=lambda ev: ev[0])
 
 
@@ -1118,13 +1166,15 @@ def _bifurcation(rec, p):
     folds = [{"eps": f.eps, "x": f.x, "kinds": list(f.kinds), "direction": f.direction,
               "residual": f.residual} for f in diag.folds]
     grid = np.logspace(math.log10(lo_e), math.log10(hi_e), p["ngrid"])
-    events = _bifurcation_events(diag)
+    box_arr = (np.asarray(box[0], float), np.asarray(box[1], float))
+    events = _bifurcation_events(diag, attribution, layer, box_arr)
     rec.numbers["diagram"] = {
         "N": layer.N, "d": layer.d, "box": [list(box[0]), list(box[1])],
         "complete": diag.complete, "reason": diag.reason, "n_branches": len(diag.branches),
         "folds": folds, "kinds": list(_KIND_ORDER[:3]),
         "grid_eps": grid, "grid_counts": [_counts_vec(diag.counts(e)) for e in grid],
-        "events": [{"eps": e, "delta": dl, "what": w} for e, dl, w in events]}
+        "events": [{"eps": e, "delta": dl, "what": w, "branch_end_eps": ee}
+                   for e, dl, w, ee in events]}
 
     # each fold: grad H = 0 and a singular Hessian, from the closed forms
     rec.stage("folds: grad H and Hess H")
@@ -1154,12 +1204,14 @@ def _bifurcation(rec, p):
 
     # independent counts between consecutive events
     rec.stage("independent critical points between events")
-    evs = [e for e, _, _ in events]
+    evs = [e for e, _, _, _ in events]
     pts = [lo_e] + [math.sqrt(a * b) for a, b in zip(evs[:-1], evs[1:]) if b > a * (1 + 1e-6)]
+    # where a point has crossed the boundary but its branch has not ended yet
+    pts += [math.sqrt(e * ee) for e, _, _, ee in events if abs(ee - e) > 1e-6 * e]
     pts = sorted(set(pts + ([math.sqrt(evs[-1] * hi_e)] if evs else []) + [hi_e]))
     pts = [e for e in pts if lo_e <= e <= hi_e]
     checks = []
-    ok_counts = True
+    ok_counts = ok_diag_counts = True
     base = None
     for e in pts:
         cps = attribution.critical_points(layer.with_eps(e), box, t=p["t"])
@@ -1167,30 +1219,30 @@ def _bifurcation(rec, p):
         if base is None:
             base = found
         predicted = list(base)
-        for ee, dl, _ in events:
+        for ee, dl, _, _ in events:
             if ee < e:
                 predicted = [a + b for a, b in zip(predicted, dl)]
         diagram = _counts_vec(diag.counts(e))
-        ok = bool(cps.complete and found == predicted == diagram)
-        ok_counts &= ok
+        ok_counts &= bool(cps.complete and found == predicted)
+        ok_diag_counts &= bool(found == diagram)
         checks.append({"eps": e, "found": found, "predicted": predicted, "diagram": diagram,
                        "complete": cps.complete, "winding": cps.winding,
                        "index_sum": cps.index_sum, "max_H": max([q.H for q in cps] or [0.0])})
         rec.numbers["independent"] = checks
     first, last = checks[0], checks[-1]
     n_cre = len(folds) - n_ann
-    n_box = sum("box" in w for _, _, w in events)
+    n_box = sum("box" in w for _, _, w, _ in events)
     rec.claim(f"the numbers of (minima, saddles, maxima) of H fall from {tuple(first['found'])} "
               f"at eps = {lo_e:g} to {tuple(last['found'])} at eps = {hi_e:.4g}; they change "
               f"only at the located folds ({n_ann} pair annihilations, {n_cre} pair "
               f"creations) and where a critical point crosses the box boundary ({n_box} "
               "times)",
               ok_counts,
-              f"{len(checks)} eps (between every two consecutive events): the independent "
-              "search critical_points (Poincare-Hopf checked) = the count predicted from the "
-              "events = BifurcationDiagram.counts at every one"
+              f"{len(checks)} eps (between every two consecutive events, box crossings "
+              "located by bisection): the independent search critical_points "
+              "(Poincare-Hopf checked) finds the count predicted from the events at every one"
               + ("" if ok_counts else f"; mismatch at eps = "
-                 f"{[c['eps'] for c in checks if not (c['found'] == c['predicted'] == c['diagram'] and c['complete'])]}"),
+                 f"{[c['eps'] for c in checks if not (c['found'] == c['predicted'] and c['complete'])]}"),
               note="the point set is the engine's own fixed two-cluster set "
                    "(tropical.attribution.two_cluster_example: 8 points near (-1, -1) with "
                    "g = 0 and 8 near (1, 1) with g = 1, t = 1, box [-3, 3]^2), not the "
@@ -1198,6 +1250,15 @@ def _bifurcation(rec, p):
                    "the mechanism transfers. 'Critical points disappear in pairs as eps "
                    "grows' is imprecise: pairs are also created, and points cross the box "
                    "boundary")
+    bad = [c for c in checks if c["found"] != c["diagram"]]
+    rec.claim("BifurcationDiagram.counts(eps) gives the numbers of critical points in the box "
+              "at every checked eps",
+              ok_diag_counts,
+              f"equal to the independent search at {len(checks) - len(bad)} of {len(checks)} "
+              "eps" + ("" if not bad else "; differs at " + ", ".join(
+                  f"eps = {c['eps']:.6g} (counts {c['diagram']}, found {c['found']})"
+                  for c in bad) + ": counts keeps a point that has left the box until the "
+                  "continuation's first sample outside it"))
     H_last = last["max_H"]
     rec.claim(f"wave regime: at eps = {hi_e:.4g} the only critical point in the box is one "
               f"maximum of H, near the uniform entropy log N = {math.log(layer.N):.4f}",
@@ -1218,11 +1279,14 @@ def bifurcation(*, quick=False, progress=None):
 
     * each fold: ``grad H = 0`` and ``Hess H`` singular at the located
       ``(x, eps)`` (closed forms of :mod:`tropical.attribution`);
-    * between every two consecutive events (folds and crossings of the box
-      boundary) the independent search :func:`~tropical.attribution.critical_points`
-      (with its Poincare-Hopf check) finds exactly the counts predicted by
-      walking the events from ``eps_min``, and ``BifurcationDiagram.counts``
-      agrees; so the counts change only at the located events;
+    * between every two consecutive events (folds, and crossings of the box
+      boundary located by bisection) the independent search
+      :func:`~tropical.attribution.critical_points` (with its Poincare-Hopf
+      check) finds exactly the counts predicted by walking the events from
+      ``eps_min``: the counts change only at the located events;
+    * ``BifurcationDiagram.counts`` agrees with the independent search at the
+      same temperatures, and also between a crossing and the end of the
+      branch's continuation (its first sample outside the box);
     * at ``eps_max`` a single maximum (the wave regime).
 
     Parameters
