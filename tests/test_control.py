@@ -41,8 +41,8 @@ def test_costate_equals_backprop(kind, rng):
     for seed in range(4):
         d = 1 + seed
         net = ResidualNetwork.random(d, 3 + 2 * seed, kind=kind, h=0.15, seed=seed, eps=0.4)
-        for loss in losses(d, rng):
-            for x in (rng.normal(size=d), rng.normal(size=(4, d))):
+        for i, loss in enumerate(losses(d, rng)):
+            for x in (rng.normal(size=d), rng.normal(size=(4, d)))[i % 2:][:1 + (i == 0)]:
                 rep = costate_check(net, x, loss)
                 assert rep.ok, (kind, seed, loss, rep)
                 assert rep.costate_rel <= 1e-12 and rep.theta_rel <= 1e-12

@@ -438,16 +438,25 @@ def hessian_bound(layer, kind="both", method="auto"):
 # the remainder and its certificates
 # ---------------------------------------------------------------------------------
 
+def _base(layer, X):
+    """Pre-activations, value, Gibbs weights and gradient at the points X (M, d)."""
+    Z = _affine(X, layer.W, layer.b)
+    pi = _ops.softmax(Z, layer.eps)
+    return Z, _ops.lse(Z, layer.eps), pi, pi @ layer.W
+
+
+def _exponents(layer, base, D):
+    """``Y = (z - f(x)) + (a - abar)``: ``R = LSE_eps(Y)`` and ``pi(x + delta) = softmax(Y)``."""
+    Z, f, pi, _ = base
+    A = _affine(D, layer.W)
+    abar = np.einsum("mj,mj->m", pi, A)
+    return (Z - f[:, None]) + (A - abar[:, None])
+
+
 def _remainder_rows(layer, X, D):
     """Measured remainder (CGF form) and the gradient at X, for (M, d) rows."""
-    W, eps = layer.W, layer.eps
-    Z = _affine(X, W, layer.b)
-    f = _ops.lse(Z, eps)
-    pi = _ops.softmax(Z, eps)
-    A = _affine(D, W)
-    abar = np.einsum("mj,mj->m", pi, A)
-    Y = (Z - f[:, None]) + (A - abar[:, None])
-    return _ops.lse(Y, eps), pi @ W
+    base = _base(layer, X)
+    return _ops.lse(_exponents(layer, base, D), layer.eps), base[3]
 
 
 def remainder(layer, x, delta):
@@ -648,7 +657,8 @@ def remainder_bound(layer, x, delta, kind="uniform", max_grid=4096):
         ``"segment"``: a rigorous sup of the covariance along the segment
         (grid plus Gronwall between grid points, the sharpest quadratic one);
         ``"linear"``: ``max_j <w_j, delta> - <grad f(x), delta>`` (first
-        order, the only finite one at ``eps = 0``); ``"best"``: the minimum.
+        order, the only finite one at ``eps = 0``); ``"best"``: the minimum;
+        ``"all"``: a dict of the five (one pass).
         See the module docstring for the derivations.
     max_grid : int, default 4096
         Most grid intervals per segment for ``"segment"`` (fewer suffice
@@ -656,7 +666,7 @@ def remainder_bound(layer, x, delta, kind="uniform", max_grid=4096):
 
     Returns
     -------
-    ndarray, shape (...)  (a float for one point)
+    ndarray, shape (...)  (a float for one point), or a dict of them for ``"all"``
         Bounds that include the rounding of their own evaluation: they
         dominate the exact remainder at the floating-point ``x`` and
         ``delta``. Compare a *measured* remainder with
@@ -678,10 +688,13 @@ def remainder_bound(layer, x, delta, kind="uniform", max_grid=4096):
     True
     """
     layer = _layer(layer)
-    if kind not in _KINDS:
-        raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
+    if kind not in _KINDS + ("all",):
+        raise ValueError(f"kind must be one of {_KINDS + ('all',)}, got {kind!r}")
     max_grid = check_int(max_grid, "max_grid", minimum=8)
     X, D, shape = _pair(layer, x, delta)
+    if kind == "all":
+        out = _certificates(layer, X, D, _KINDS, max_grid)
+        return {k: _restore(v, shape) for k, v in out.items()}
     return _restore(_certificates(layer, X, D, (kind,), max_grid)[kind], shape)
 
 
@@ -859,24 +872,27 @@ def adversarial_search(layer, x, radius, steps=30, restarts=16, seed=0, step_siz
     K = S.shape[1]
     Xr = np.repeat(X, K, axis=0)
     rr = np.repeat(r, K)
-    G0 = np.repeat(g0, K, axis=0)
+    base = _base(layer, Xr)
+    G0 = base[3]
     delta = S.reshape(-1, d) * rr[:, None]
-    best_R, _ = _remainder_rows(layer, Xr, delta)
+    Y = _exponents(layer, base, delta)
+    best_R = _ops.lse(Y, layer.eps)
     best_d = delta.copy()
     show = _want_progress(progress)
     t0 = time.perf_counter()
     interrupted = False
     try:
         for it in range(steps):
-            _, G = _remainder_rows(layer, Xr + delta, np.zeros_like(delta))
-            g, gn = _unit(G - G0)
+            # grad R(delta) = grad f(x + delta) - grad f(x), pi(x + delta) = softmax(Y)
+            g, gn = _unit(_ops.softmax(Y, layer.eps) @ W - G0)
             if step_size is None:
                 new = np.where(gn[:, None] > 0, rr[:, None] * g, delta)
             else:
                 new = delta + step_size * rr[:, None] * g
                 nn = np.linalg.norm(new, axis=1)
                 new = new * np.where(nn > rr, rr / np.where(nn > 0, nn, 1.0), 1.0)[:, None]
-            R, _ = _remainder_rows(layer, Xr, new)
+            Y = _exponents(layer, base, new)
+            R = _ops.lse(Y, layer.eps)
             better = R > best_R
             best_R = np.where(better, R, best_R)
             best_d[better] = new[better]
