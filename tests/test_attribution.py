@@ -426,3 +426,28 @@ def test_bad_inputs():
         CriticalPoints.from_json("[]")
     with pytest.raises(ValueError, match="t must be > 0"):
         entropy(HopfCole([[0.0]], [0.0], 0.5), [0.0], t=0.0)
+
+
+def test_plot_progress_and_hopfcole_diagram(capsys):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    hc = HopfCole([[-2.0], [0.0], [4.0]], [-1.0, -0.6, -4.0], eps=1.0)   # the layer of the fold test
+    layer = hc.to_network(1.0)
+    np.testing.assert_array_equal(layer.W[:, 0], [-1.0, 0.0, 2.0])
+    np.testing.assert_array_equal(layer.b, [0.0, 0.6, 0.0])
+    diag = bifurcation_diagram(hc, (0.05, 1.0), (-4.0, 4.0), progress=True)
+    err = capsys.readouterr().err
+    assert "bifurcation: seeds at eps" in err
+    ax = diag.plot()
+    assert len(ax.lines) == len(diag.branches) + 1          # the branches and the folds
+    assert len(diag.folds) == 1
+
+
+def test_numpy_twin_path_gives_the_same_fold(monkeypatch):
+    """TROPICAL_JIT=0 runs kernels.reference: the same diagram to rounding."""
+    layer = LSELayer([[-1.0], [0.0], [2.0]], [0.0, 0.6, 0.0], eps=1.0)
+    fast = bifurcation_diagram(layer, (0.05, 1.0), (-4.0, 4.0), progress=False)
+    monkeypatch.setattr(A._kernels, "get", lambda name: getattr(reference, name))
+    slow = bifurcation_diagram(layer, (0.05, 1.0), (-4.0, 4.0), progress=False)
+    assert len(slow.folds) == len(fast.folds) == 1
+    assert abs(slow.folds[0].eps - fast.folds[0].eps) <= 1e-12
