@@ -25,11 +25,12 @@ bitwise the same for every ``NUMBA_NUM_THREADS``); ``prange`` runs the blocks.
 Each block keeps its own gradient accumulator of ``(d + 1) * N`` float64 and
 two row buffers of ``N`` (the pre-activations ``z`` and the terms
 ``exp((z_j - m)/eps)``); per sample it computes ``z = W x + b`` (vectorised
-over ``j``, with ``W`` transposed once to ``(d, N)``), the exact maximum ``m``,
+over ``j``, with ``W`` transposed once to ``(d, N)``, four samples per pass over
+``W``), the exact maximum ``m``,
 the terms (each in ``[0, 1]``, the largest exactly ``1``, so their sum ``s``
 lies in ``[1, N]``: no overflow or underflow for any ``eps > 0``),
 ``f = m + eps*log(s)``, and adds ``(r/s) * term_j * (x_i, 1)`` to the block's
-accumulator. The blocks' accumulators are summed at the end (in block
+accumulator (four samples per pass over it). The blocks' accumulators are summed at the end (in block
 order) and divided by ``M``. ``lse_fit_loss_grad_serial`` runs the same
 blocks in the same order on the calling thread (bitwise the same result), for
 problems too small to pay for waking the thread pool. Nothing of size
@@ -187,8 +188,9 @@ def _exp_term_array(x, out):
 # --------------------------------------------------------------------------
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def _preactivations(WT, b, x, z):
-    """z[j] = b[j] + sum_k WT[k, j] * x[k]."""
-    d, n = WT.shape
+    """z[j] = b[j] + sum_k WT[k, j] * x[k] (k < len(x); WT may have zero rows beyond)."""
+    d = x.shape[0]
+    n = WT.shape[1]
     for j in range(n):
         z[j] = b[j]
     for k in range(d):
@@ -252,7 +254,7 @@ def _setup(X, W, eps):
     """``(WT, inv, use_div, nblocks, size)``: W transposed, 1/eps, the sample blocks."""
     M = X.shape[0]
     N, d = W.shape
-    WT = np.empty((d, N), np.float64)
+    WT = np.zeros(((d + 3) // 4 * 4, N), np.float64)   # zero rows pad d to a multiple of 4
     for j in range(N):
         for k in range(d):
             WT[k, j] = W[j, k]
@@ -265,31 +267,120 @@ def _setup(X, W, eps):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _preactivations4(WT, b, X, i, Z):
+    """Z[s, j] = b[j] + sum_k WT[k, j] * X[i + s, k] for s < 4.
+
+    ``WT`` has a multiple of 4 rows (zero rows beyond ``d``): each pass over
+    ``j`` takes four rows of ``W`` and four samples, 16 FMAs per 4 stores.
+    """
+    d = X.shape[1]
+    n = WT.shape[1]
+    z0, z1, z2, z3 = Z[0], Z[1], Z[2], Z[3]
+    for k0 in range(0, WT.shape[0], 4):
+        w0, w1, w2, w3 = WT[k0], WT[k0 + 1], WT[k0 + 2], WT[k0 + 3]
+        x00 = X[i, k0] if k0 < d else 0.0
+        x01 = X[i, k0 + 1] if k0 + 1 < d else 0.0
+        x02 = X[i, k0 + 2] if k0 + 2 < d else 0.0
+        x03 = X[i, k0 + 3] if k0 + 3 < d else 0.0
+        x10 = X[i + 1, k0] if k0 < d else 0.0
+        x11 = X[i + 1, k0 + 1] if k0 + 1 < d else 0.0
+        x12 = X[i + 1, k0 + 2] if k0 + 2 < d else 0.0
+        x13 = X[i + 1, k0 + 3] if k0 + 3 < d else 0.0
+        x20 = X[i + 2, k0] if k0 < d else 0.0
+        x21 = X[i + 2, k0 + 1] if k0 + 1 < d else 0.0
+        x22 = X[i + 2, k0 + 2] if k0 + 2 < d else 0.0
+        x23 = X[i + 2, k0 + 3] if k0 + 3 < d else 0.0
+        x30 = X[i + 3, k0] if k0 < d else 0.0
+        x31 = X[i + 3, k0 + 1] if k0 + 1 < d else 0.0
+        x32 = X[i + 3, k0 + 2] if k0 + 2 < d else 0.0
+        x33 = X[i + 3, k0 + 3] if k0 + 3 < d else 0.0
+        if k0 == 0:
+            for j in range(n):
+                a, p, q, r = w0[j], w1[j], w2[j], w3[j]
+                z0[j] = b[j] + ((a * x00 + p * x01) + (q * x02 + r * x03))
+                z1[j] = b[j] + ((a * x10 + p * x11) + (q * x12 + r * x13))
+                z2[j] = b[j] + ((a * x20 + p * x21) + (q * x22 + r * x23))
+                z3[j] = b[j] + ((a * x30 + p * x31) + (q * x32 + r * x33))
+        else:
+            for j in range(n):
+                a, p, q, r = w0[j], w1[j], w2[j], w3[j]
+                z0[j] += (a * x00 + p * x01) + (q * x02 + r * x03)
+                z1[j] += (a * x10 + p * x11) + (q * x12 + r * x13)
+                z2[j] += (a * x20 + p * x21) + (q * x22 + r * x23)
+                z3[j] += (a * x30 + p * x31) + (q * x32 + r * x33)
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _accumulate4(acc, E, c, X, i):
+    """acc[k, j] += sum_s c[s]*X[i+s, k]*E[s, j] (k < d), acc[d, j] += sum_s c[s]*E[s, j]."""
+    d = X.shape[1]
+    n = E.shape[1]
+    e0, e1, e2, e3 = E[0], E[1], E[2], E[3]
+    for k in range(d):
+        a0 = c[0] * X[i, k]
+        a1 = c[1] * X[i + 1, k]
+        a2 = c[2] * X[i + 2, k]
+        a3 = c[3] * X[i + 3, k]
+        row = acc[k]
+        for j in range(n):
+            row[j] += (a0 * e0[j] + a1 * e1[j]) + (a2 * e2[j] + a3 * e3[j])
+    a0, a1, a2, a3 = c[0], c[1], c[2], c[3]
+    row = acc[d]
+    for j in range(n):
+        row[j] += (a0 * e0[j] + a1 * e1[j]) + (a2 * e2[j] + a3 * e3[j])
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def _block(X, y, WT, b, eps, inv, use_div, lo, hi, f, acc):
-    """Samples ``lo <= i < hi``: fill ``f[i]``, add to ``acc``, return the sum of r^2."""
+    """Samples ``lo <= i < hi``: fill ``f[i]``, add to ``acc``, return the sum of r^2.
+
+    Samples go in groups of four (one pass over ``W`` for the
+    pre-activations and one over the accumulator for the gradient, four
+    samples at a time), the remainder one by one.
+    """
     N = WT.shape[1]
-    z = np.empty(N, np.float64)
-    e = np.empty(N, np.float64)
+    Z = np.empty((4, N), np.float64)
+    E = np.empty((4, N), np.float64)
+    c = np.empty(4, np.float64)
     sq = 0.0
-    for i in range(lo, hi):
+    i = lo
+    while i + 4 <= hi:
+        _preactivations4(WT, b, X, i, Z)
+        for s in range(4):
+            z = Z[s]
+            e = E[s]
+            m = _row_max(z)
+            _terms(z, m, eps, inv, use_div, e)
+            tot = _sum(e)
+            fi = m + eps * math.log(tot) if eps > 0.0 else m
+            f[i + s] = fi
+            r = fi - y[i + s]
+            sq += r * r
+            c[s] = r / tot
+        _accumulate4(acc, E, c, X, i)
+        i += 4
+    z = Z[0]
+    e = E[0]
+    while i < hi:
         x = X[i]
         _preactivations(WT, b, x, z)
         m = _row_max(z)
         _terms(z, m, eps, inv, use_div, e)
-        s = _sum(e)
-        fi = m + eps * math.log(s) if eps > 0.0 else m
+        tot = _sum(e)
+        fi = m + eps * math.log(tot) if eps > 0.0 else m
         f[i] = fi
         r = fi - y[i]
         sq += r * r
-        _accumulate(acc, e, r / s, x)
+        _accumulate(acc, e, r / tot, x)
+        i += 1
     return sq
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def _finish(acc, part, M, gW, gb):
     """Sum the blocks in order, divide by M; return the loss."""
-    nblocks, d1, N = acc.shape
-    d = d1 - 1
+    nblocks = acc.shape[0]
+    N, d = gW.shape
     scale = 1.0 / M
     for j in range(N):
         for k in range(d):
