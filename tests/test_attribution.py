@@ -257,6 +257,17 @@ def test_1d_certified_search_reports_unsettled_intervals():
     assert full.info["intervals"] > 1 and not full.info["unresolved"]
 
 
+def test_underflow_is_reported_not_guessed():
+    # |x| > ~3.7: the weight of the other term is below 1e-308, H' == 0 in floating point
+    layer = LSELayer([[-1.0], [1.0]], [0.0, 0.0], eps=0.01)
+    cps = critical_points(layer, (-20.0, 20.0))
+    assert not cps.complete and "underflow" in cps.reason
+    assert any(abs(p.x[0]) < 1e-12 and p.kind == "maximum" for p in cps)
+    plane = LSELayer([[-1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], [0.0, 0.0, -1.0], eps=0.01)
+    flat = critical_points(plane, ((-20.0, -20.0), (20.0, 20.0)), starts=[[15.0, -15.0]])
+    assert len(flat) == 0 and not flat.complete                   # no point from a flat start
+
+
 def test_2d_index_check_catches_truncated_search():
     layer = two_cluster_example(eps=0.1)
     full = critical_points(layer, A.TWO_CLUSTER_BOX)

@@ -573,7 +573,7 @@ def critical_points(layer, box, *, t=1.0, grid=None, starts=None, degenerate_tol
     stays in the disc of radius ``|grad H(m)|`` around ``grad H(m)``, which
     excludes 0, so its angle varies by less than ``pi`` along the step and
     the principal step is the true one. Segments are bisected until
-    certified (at most ``2^18`` samples). Disagreement, a degenerate point
+    certified (at most ``2^16`` samples). Disagreement, a degenerate point
     (index unknown) or an uncertified boundary give ``complete=False`` with
     both numbers; a missing pair (minimum + saddle) keeps the index sum and
     is not detected by this check.
@@ -689,11 +689,16 @@ def _critical_points_1d(layer, lo, hi, n0, tol, max_depth, dedup_tol):
             elif (ga[i] > 0) != (gb[i] > 0):
                 roots.append(_polish_1d(layer, eps, a[i], b[i], ga[i]))
         rest = ~(no_root | mono)
-        stop = rest & (depth >= max_depth)
+        # H' and its bound both 0: every weight but one underflows, the landscape is
+        # flat to double precision; nothing can be settled there by refining
+        flat = rest & (L2 == 0) & (ga == 0) & (gb == 0)
+        stop = rest & ((depth >= max_depth) | flat)
+        if rest.sum() > 2**15:          # refinement budget: give up on the rest, say so
+            stop = rest
         for i in np.flatnonzero(stop):
             unresolved.append((float(a[i]), float(b[i])))
-            if ga[i] == 0.0 or (ga[i] > 0) != (gb[i] > 0):
-                roots.append(0.5 * (a[i] + b[i]))
+            if not flat[i] and (ga[i] == 0.0 or (ga[i] > 0) != (gb[i] > 0)):
+                roots.append(0.5 * (a[i] + b[i]))      # a root is there; others may be
         rest &= ~stop
         m = 0.5 * (a[rest] + b[rest])
         a, b = np.concatenate([a[rest], m]), np.concatenate([m, b[rest]])
@@ -707,7 +712,8 @@ def _critical_points_1d(layer, lo, hi, n0, tol, max_depth, dedup_tol):
     reason = ""
     if unresolved:
         reason = (f"{len(unresolved)} interval(s) could not be settled to at most one root "
-                  f"(degenerate critical point, or H' underflows): {unresolved[:4]}")
+                  f"(a degenerate critical point, or H' underflowing to 0 where one term "
+                  f"takes all the weight: shrink the box or raise eps): {unresolved[:4]}")
     if any(p.kind == "degenerate" for p in points):
         reason = (reason + "; " if reason else "") + "a degenerate critical point"
     return CriticalPoints(points, not reason, eps, (lo, hi), reason=reason,
@@ -768,7 +774,7 @@ def _newton_roots(layer, eps, X, lo, hi, iters=80):
         _, G, Hs = _derivs(layer, np.ascontiguousarray(X[idx]), eps, 2)[:3]
         lam, V = np.linalg.eigh(Hs)
         amax = np.abs(lam).max(axis=1, keepdims=True)
-        lam = np.where(np.abs(lam) < 1e-14 * amax, np.copysign(1e-14 * amax, lam) + (amax == 0), lam)
+        lam = np.where(np.abs(lam) <= 1e-14 * amax, np.copysign(1e-14 * amax, lam) + (amax == 0), lam)
         coef = np.einsum("mkl,mk->ml", V, G) / lam
         step = -np.einsum("mkl,ml->mk", V, coef)
         nrm = np.linalg.norm(step, axis=1)
@@ -787,7 +793,9 @@ def _newton_roots(layer, eps, X, lo, hi, iters=80):
         # term the rounding of c = (s - E s)/eps carried into grad H
         _, G = _derivs(layer, np.ascontiguousarray(X), eps, 1)[:2]
         scale, floor = _gradient_scale(layer, X, eps)
-        X = X[np.linalg.norm(G, axis=1) <= 1e-8 * scale + floor]
+        # (where every other weight underflows, grad H and both yardsticks are 0:
+        # numerically flat, not a critical point)
+        X = X[(np.linalg.norm(G, axis=1) <= 1e-8 * scale + floor) & (scale + floor > 0)]
     return X, total
 
 
@@ -830,7 +838,7 @@ def _dedup(X, tol):
     return U[keep]
 
 
-def _boundary_winding(layer, eps, lo, hi, n0=64, max_samples=2**18):
+def _boundary_winding(layer, eps, lo, hi, n0=64, max_samples=2**16):
     """Winding number of grad H along the counter-clockwise box boundary.
 
     Returns ``(winding, certified, samples, min |grad H|/scale on the boundary)``.
