@@ -1300,6 +1300,14 @@ def bifurcation(*, quick=False, progress=None):
         ``numbers``: ``diagram`` (folds with ``eps``, ``x``, ``kinds``,
         ``direction``; counts on a grid; events), ``fold_check``,
         ``independent``.
+
+    Examples
+    --------
+    >>> from tropical.experiments import EXPERIMENTS
+    >>> EXPERIMENTS["bifurcation"][2]          # the module it needs
+    ('tropical.attribution',)
+
+    ``bifurcation(quick=True)`` takes a few seconds (``docs/experiments.md``).
     """
     _needs("bifurcation")
     params = {"quick": bool(quick), "eps_range": [0.1 if quick else 1e-2, 10 ** 0.8],
@@ -1418,6 +1426,15 @@ def scaling(*, quick=False, progress=None):
         ``numbers["scaling"]``: ``dims``, ``Ns``, ``eps``, ``errors`` (RMS),
         ``max_errors``, ``exponent``, ``interval``, ``exponent_max``,
         ``interval_max``, ``train_loss``, ``max_error_over_eps``.
+
+    Examples
+    --------
+    >>> from tropical.experiments import EXPERIMENTS
+    >>> EXPERIMENTS["scaling"][2]
+    ('tropical.fit',)
+
+    ``scaling(quick=True)`` fits nine small layers (a few seconds); the full
+    run fits fifteen (about two minutes on two cores).
     """
     _needs("scaling")
     if quick:
@@ -1564,6 +1581,12 @@ def robustness(*, quick=False, progress=None):
         ``numbers["layers"]``: per layer ``d``, ``N``, ``eps``, ``train_loss``,
         ``diam``, the two uniform bounds, the sampled sup of the Hessian,
         ``found``, ``certificate``, ``segment_bound``, ...
+
+    Examples
+    --------
+    >>> from tropical.experiments import EXPERIMENTS
+    >>> EXPERIMENTS["robustness"][2]
+    ('tropical.fit', 'tropical.robustness')
     """
     _needs("robustness")
     if quick:
