@@ -792,16 +792,16 @@ def _newton_roots(layer, eps, X, lo, hi, iters=80):
         # |grad H| <= 1e-8 * E[|u| |c|]/eps + 64 u max|s| E|u|/eps^2, the second
         # term the rounding of c = (s - E s)/eps carried into grad H
         _, G = _derivs(layer, np.ascontiguousarray(X), eps, 1)[:2]
-        scale, floor = _gradient_scale(layer, X, eps)
-        # (where every other weight underflows, grad H and both yardsticks are 0:
-        # numerically flat, not a critical point)
-        X = X[(np.linalg.norm(G, axis=1) <= 1e-8 * scale + floor) & (scale + floor > 0)]
+        scale, floor, spread = _gradient_scale(layer, X, eps)
+        # (where every other weight underflows, E|u| = 0 and grad H is 0 for that
+        # reason alone: numerically flat, not a critical point)
+        X = X[(np.linalg.norm(G, axis=1) <= 1e-8 * scale + floor) & (spread > 0)]
     return X, total
 
 
 def _gradient_scale(layer, X, eps):
-    """``E[|u| |c|]/eps`` (the size of the terms whose sum is ``grad H``) and
-    ``64 u max|s| E|u|/eps^2`` (the rounding of ``grad H``)."""
+    """``E[|u| |c|]/eps`` (the size of the terms whose sum is ``grad H``),
+    ``64 u max|s| E|u|/eps^2`` (the rounding of ``grad H``) and ``E|u|``."""
     s = X @ layer.W.T + layer.b
     r = s.argmax(axis=1)
     m = s[np.arange(len(s)), r][:, None]
@@ -813,8 +813,9 @@ def _gradient_scale(layer, X, eps):
     ds = (pi * (s - m)).sum(axis=1, keepdims=True)
     c = np.where(pi > 0, ((s - m) - ds) / eps, 0.0)
     un = np.linalg.norm(u, axis=2)
-    floor = 64 * _U * np.abs(s).max(axis=1) * (pi * un).sum(axis=1) / eps**2
-    return (pi * un * np.abs(c)).sum(axis=1) / eps, floor
+    spread = (pi * un).sum(axis=1)
+    floor = 64 * _U * np.abs(s).max(axis=1) * spread / eps**2
+    return (pi * un * np.abs(c)).sum(axis=1) / eps, floor, spread
 
 
 def _dedup(X, tol):
