@@ -532,7 +532,6 @@ def _identities(rec, p):
     rows = {"eps": [], "max_gap": [], "gap_at_0": [], "bound": [], "argmax_abs_z": [],
             "min_gap": [], "mp_max_error": [], "kernel_max_error": []}
     ok_range = ok_max = ok_ref = True
-    mpmath.mp.dps = 40
     zs_mp = z[:: max(1, len(z) // 25)]
     for e in pos_eps:
         layer = nets.Layer(np.ones((1, 1)), np.zeros(1), "softplus", eps=e)
@@ -548,8 +547,10 @@ def _identities(rec, p):
         ok_max &= bool(gap[imax] == gap[i0] and np.all(gap[away] < gap[i0])
                        and abs(gap[i0] - e * _LOG2) <= 2 * _U * e * _LOG2)
         # independent reference: eps*log(1 + exp(-|z|/eps)) at 40 digits
-        ref = np.array([float(mpmath.mpf(e) * mpmath.log1p(mpmath.exp(-abs(mpmath.mpf(v)) / e)))
-                        for v in zs_mp])
+        with mpmath.workdps(40):
+            ref = np.array([float(mpmath.mpf(e) * mpmath.log1p(mpmath.exp(-abs(mpmath.mpf(v))
+                                                                           / e)))
+                            for v in zs_mp])
         sel = np.searchsorted(z, zs_mp)
         err = np.abs(gap[sel] - ref)
         ok_ref &= bool(np.all(err <= 4 * _U * e * _LOG2 + 2 * _U * np.abs(zs_mp)))
@@ -837,9 +838,6 @@ def _mp_residual(W, b, x, t, eps, normalized):
 
     mp = mpmath.mp
     N, d = W.shape
-    tt = mp.mpf(t)
-    Wm = [[mp.mpf(float(v)) for v in row] for row in W]
-    bm = [mp.mpf(float(v)) for v in b]
 
     def u(xs, s):
         # the data (y, g) are those of the dictionary at time t; u evolves in s
@@ -854,18 +852,22 @@ def _mp_residual(W, b, x, t, eps, normalized):
             val += mp.mpf(eps) * d / 2 * mp.log(4 * mp.pi * eps * s)
         return val
 
-    xm = [mp.mpf(float(v)) for v in x]
-    ut = mp.diff(lambda s: u(xm, s), tt)
-    grad2 = 0
-    lap = 0
-    for k in range(d):
-        def along(h, k=k):
-            xs = list(xm)
-            xs[k] = xs[k] + h
-            return u(xs, tt)
-        grad2 += mp.diff(along, 0) ** 2
-        lap += mp.diff(along, 0, 2)
-    return float(ut + grad2 - eps * lap)
+    def along(h, k):
+        xs = list(xm)
+        xs[k] = xs[k] + h
+        return u(xs, tt)
+
+    with mpmath.workdps(40):
+        tt = mp.mpf(t)
+        Wm = [[mp.mpf(float(v)) for v in row] for row in W]
+        bm = [mp.mpf(float(v)) for v in b]
+        xm = [mp.mpf(float(v)) for v in x]
+        ut = mp.diff(lambda s: u(xm, s), tt)
+        grad2 = lap = 0
+        for k in range(d):
+            grad2 += mp.diff(lambda h: along(h, k), 0) ** 2
+            lap += mp.diff(lambda h: along(h, k), 0, 2)
+        return float(ut + grad2 - eps * lap)
 
 
 def _gap_network(depth, width, d, rng):
