@@ -309,7 +309,7 @@ def diameter(W, method="auto"):
         ``"exact"``: all pairs, in blocks, ``O(N^2 d)``; ``"hull"``: only for
         ``d <= 2``, exact (``d = 1``: max - min; ``d = 2``: the pairs of
         corners of the convex hull, found by a monotone chain in exact
-        rational arithmetic); ``"bound"``: the upper bound
+        integer arithmetic); ``"bound"``: the upper bound
         ``min(2 max_j |w_j - c|, |box diagonal|)`` with ``c`` the centre of
         the bounding box (triangle inequality; it is within a factor
         ``sqrt(d)`` of the diameter). ``"auto"``: ``"hull"`` for ``d <= 2``,
@@ -341,19 +341,36 @@ def diameter(W, method="auto"):
             raise ValueError(f"method='hull' needs d <= 2 (exact hull), got d = {d}")
         if d == 1:
             return float(W.max() - W.min()), "hull"
-        from fractions import Fraction
-        from ._hull import convex_hull_2d
+        from ._hull import _column_ints, convex_hull_2d
 
         uniq = np.unique(W, axis=0)
-        pts = [(Fraction(float(p[0])), Fraction(float(p[1]))) for p in uniq]
-        corners = convex_hull_2d(pts) if len(pts) > 2 else list(range(len(pts)))
+        # exact integer coordinates (each axis scaled by a power of two: the hull's
+        # corners are unchanged), monotone chain with exact orientation tests
+        cx, cy = _column_ints(uniq)
+        corners = convex_hull_2d(list(zip(cx, cy))) if len(uniq) > 2 else list(range(len(uniq)))
         return _pairs_max(uniq[corners]), "hull"
     if method == "exact":
         return _pairs_max(W), "exact"
     lo, hi = W.min(axis=0), W.max(axis=0)
     c = (lo + hi) / 2
     R = float(np.max(np.linalg.norm(W - c, axis=1)))
-    return min(2 * R, float(np.linalg.norm(hi - lo))) * (1 + 4 * _U), "bound"
+    return float(min(2 * R, float(np.linalg.norm(hi - lo))) * (1 + 4 * _U)), "bound"
+
+
+_DIAM_CACHE: dict = {}
+
+
+def _layer_diameter(layer):
+    """``diameter(layer.W)`` with method "auto", remembered for the last few layers
+    (layers are immutable; the key is the bytes of ``W``)."""
+    key = (layer.W.shape, layer.W.tobytes())
+    hit = _DIAM_CACHE.get(key)
+    if hit is None:
+        hit = diameter(layer.W)
+        if len(_DIAM_CACHE) >= 16:
+            _DIAM_CACHE.pop(next(iter(_DIAM_CACHE)))
+        _DIAM_CACHE[key] = hit
+    return hit
 
 
 def _pairs_max(W):
@@ -420,7 +437,7 @@ def hessian_bound(layer, kind="both", method="auto"):
     layer = _layer(layer)
     if kind not in ("both", "diameter", "max_norm"):
         raise ValueError(f"kind must be 'both', 'diameter' or 'max_norm', got {kind!r}")
-    diam, how = diameter(layer.W, method)
+    diam, how = _layer_diameter(layer) if method == "auto" else diameter(layer.W, method)
     d, eps = layer.d, layer.eps
     w2 = float(np.max(np.einsum("jk,jk->j", layer.W, layer.W))) * (1 + 2 * (d + 4) * _U)
     D2 = diam * diam * (1 + 2 * (d + 4) * _U)
@@ -572,7 +589,7 @@ def _certificates(layer, X, D, kinds, max_grid=4096):
         need |= {"uniform", "local", "segment", "linear"}
     zero = width == 0
     if "uniform" in need:
-        diam, _ = diameter(W)
+        diam, _ = _layer_diameter(layer)
         D2 = diam * diam * (1 + 2 * (d + 4) * _U)
         q = dn * dn * (1 + 2 * (d + 4) * _U) * D2
         if eps > 0:
@@ -700,7 +717,7 @@ def remainder_bound(layer, x, delta, kind="uniform", max_grid=4096):
 
 def _ball_rows(layer, X, r):
     W, eps, d, N = layer.W, layer.eps, layer.d, layer.N
-    diam, _ = diameter(W)
+    diam, _ = _layer_diameter(layer)
     D2 = diam * diam * (1 + 2 * (d + 4) * _U)
     pi = _ops.softmax(_affine(X, W, layer.b), eps)
     m = pi @ W
