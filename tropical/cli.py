@@ -100,7 +100,7 @@ def _cmd_reproduce(args) -> int:
 
     if args.list:
         for name in experiments.names():
-            fn, description, needs = experiments.EXPERIMENTS[name]
+            _, description, needs = experiments.EXPERIMENTS[name]
             missing = [m for m in needs if not _importable(m)]
             state = f"  (needs {', '.join(missing)}: not available)" if missing else ""
             print(f"{name:<12s} {description}{state}")

@@ -41,7 +41,6 @@ True
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 import math
@@ -521,7 +520,6 @@ def _identities(rec, p):
     from .views import network as vnet
     from .views import pde as vpde
 
-    quick = p["quick"]
     eps_grid = p["eps"]
     pos_eps = [e for e in eps_grid if e > 0]
 
