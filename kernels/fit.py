@@ -330,29 +330,84 @@ def _accumulate4(acc, E, c, X, i):
         row[j] += (a0 * e0[j] + a1 * e1[j]) + (a2 * e2[j] + a3 * e3[j])
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _max4(Z, m):
+    """m[s] = max_j Z[s, j] for the four rows (one pass)."""
+    z0, z1, z2, z3 = Z[0], Z[1], Z[2], Z[3]
+    a0 = a1 = a2 = a3 = -_INF
+    for j in range(Z.shape[1]):
+        a0 = _maxnum(a0, z0[j])
+        a1 = _maxnum(a1, z1[j])
+        a2 = _maxnum(a2, z2[j])
+        a3 = _maxnum(a3, z3[j])
+    m[0], m[1], m[2], m[3] = a0, a1, a2, a3
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _terms4(Z, m, eps, inv, use_div, E):
+    """E[s, j] = exp((Z[s, j] - m[s])/eps) for the four rows (eps = 0: indicator)."""
+    n = Z.shape[1]
+    z0, z1, z2, z3 = Z[0], Z[1], Z[2], Z[3]
+    e0, e1, e2, e3 = E[0], E[1], E[2], E[3]
+    m0, m1, m2, m3 = m[0], m[1], m[2], m[3]
+    if eps == 0.0:
+        for j in range(n):
+            e0[j] = 1.0 if z0[j] == m0 else 0.0
+            e1[j] = 1.0 if z1[j] == m1 else 0.0
+            e2[j] = 1.0 if z2[j] == m2 else 0.0
+            e3[j] = 1.0 if z3[j] == m3 else 0.0
+    elif use_div:
+        for j in range(n):
+            e0[j] = _exp_term((z0[j] - m0) / eps)
+            e1[j] = _exp_term((z1[j] - m1) / eps)
+            e2[j] = _exp_term((z2[j] - m2) / eps)
+            e3[j] = _exp_term((z3[j] - m3) / eps)
+    else:
+        for j in range(n):
+            e0[j] = _exp_term((z0[j] - m0) * inv)
+            e1[j] = _exp_term((z1[j] - m1) * inv)
+            e2[j] = _exp_term((z2[j] - m2) * inv)
+            e3[j] = _exp_term((z3[j] - m3) * inv)
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
+def _sum4(E, out):
+    """out[s] = sum_j E[s, j] for the four rows (one pass, any order)."""
+    e0, e1, e2, e3 = E[0], E[1], E[2], E[3]
+    a0 = a1 = a2 = a3 = 0.0
+    for j in range(E.shape[1]):
+        a0 += e0[j]
+        a1 += e1[j]
+        a2 += e2[j]
+        a3 += e3[j]
+    out[0], out[1], out[2], out[3] = a0, a1, a2, a3
+
+
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def _block(X, y, WT, b, eps, inv, use_div, lo, hi, f, acc):
     """Samples ``lo <= i < hi``: fill ``f[i]``, add to ``acc``, return the sum of r^2.
 
-    Samples go in groups of four (one pass over ``W`` for the
-    pre-activations and one over the accumulator for the gradient, four
-    samples at a time), the remainder one by one.
+    Samples go in groups of four: every pass over ``j`` (pre-activations,
+    maxima, terms, sums, gradient accumulation) serves four samples, which
+    amortises the loop overhead (it dominates for small ``N``) and keeps
+    four independent exps in flight; the remainder goes one by one.
     """
     N = WT.shape[1]
     Z = np.empty((4, N), np.float64)
     E = np.empty((4, N), np.float64)
     c = np.empty(4, np.float64)
+    m4 = np.empty(4, np.float64)
+    s4 = np.empty(4, np.float64)
     sq = 0.0
     i = lo
     while i + 4 <= hi:
         _preactivations4(WT, b, X, i, Z)
+        _max4(Z, m4)
+        _terms4(Z, m4, eps, inv, use_div, E)
+        _sum4(E, s4)
         for s in range(4):
-            z = Z[s]
-            e = E[s]
-            m = _row_max(z)
-            _terms(z, m, eps, inv, use_div, e)
-            tot = _sum(e)
-            fi = m + eps * math.log(tot) if eps > 0.0 else m
+            tot = s4[s]
+            fi = m4[s] + eps * math.log(tot) if eps > 0.0 else m4[s]
             f[i + s] = fi
             r = fi - y[i + s]
             sq += r * r
