@@ -383,6 +383,39 @@ def test_search_seeded_and_reproducible(rng):
     assert np.array_equal(a.delta, b.delta) and not a.interrupted
 
 
+def test_search_keeps_the_best_on_interrupt(rng, monkeypatch):
+    layer = LSELayer(rng.normal(size=(6, 2)), rng.normal(size=6), 0.1)
+    X = rng.normal(size=(3, 2))
+    real = rb._ops
+
+    class Interrupting:
+        calls = 0
+        lse = staticmethod(real.lse)
+
+        @classmethod
+        def softmax(cls, *args, **kw):
+            cls.calls += 1
+            if cls.calls == 6:            # inside the ascent loop
+                raise KeyboardInterrupt
+            return real.softmax(*args, **kw)
+
+    monkeypatch.setattr(rb, "_ops", Interrupting)
+    res = adversarial_search(layer, X, 0.4, steps=50)
+    monkeypatch.setattr(rb, "_ops", real)
+    assert res.interrupted
+    assert np.array_equal(res.remainder, remainder(layer, X, res.delta))
+    assert np.all(res.remainder <= ball_bound(layer, X, 0.4))
+
+
+def test_segment_certificate_in_blocks(monkeypatch, rng):
+    # the grid is evaluated in blocks when it is large: same numbers
+    layer = LSELayer(rng.normal(size=(7, 2)), rng.normal(size=7), 1e-3)
+    X, D = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    whole = remainder_bound(layer, X, D, kind="segment")
+    monkeypatch.setattr(rb, "_CHUNK", 64)
+    assert np.allclose(remainder_bound(layer, X, D, kind="segment"), whole, rtol=1e-14, atol=0)
+
+
 # ---------------------------------------------------------------------------------
 # report
 # ---------------------------------------------------------------------------------

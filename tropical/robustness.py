@@ -627,9 +627,12 @@ def _certificates(layer, X, D, kinds, max_grid=4096):
                 wts = wts * (1 + 4 * _U)
                 for sl in _chunks(rows.size, (int(n) + 1) * N):
                     r = rows[sl]
-                    P = X[r, None, :] + s[None, :, None] * D[r, None, :]
-                    Z = _affine(P, W, layer.b)
-                    v = _var_rows(layer, Z, A[r, None, :])
+                    v = np.empty((r.size, int(n) + 1))
+                    sb = max(1, _CHUNK // (r.size * N))        # grid points per block
+                    for j in range(0, int(n) + 1, sb):
+                        P = X[r, None, :] + s[None, j:j + sb, None] * D[r, None, :]
+                        v[:, j:j + sb] = _var_rows(layer, _affine(P, W, layer.b),
+                                                   A[r, None, :])
                     with np.errstate(over="ignore", invalid="ignore"):
                         g = grow[r, None]
                         v = np.where(np.isfinite(g), v * g + absv[r, None], np.inf)
