@@ -454,3 +454,146 @@ def test_membership_without_a_separator_falls_back_to_the_exact_simplex(monkeypa
         s = lp.solve_conjugate([0.3, 1.0 + 2.0 ** -45])
         assert not s.inside and s.value == np.inf and s.separator is None
         assert np.isfinite(lp.conjugate([0.3, 1.0 - 2.0 ** -45]))
+
+
+# ---------------------------------------------------------------------------
+# the compiled optimiser (kernels/views.py) and its numpy twin
+# ---------------------------------------------------------------------------
+def _dual_rows(mod, A, eps, tol, err_a, max_iter=100):
+    P, N = A.shape
+    value, lower, upper, ent = (np.empty(P) for _ in range(4))
+    pi = np.empty((P, N))
+    its = np.zeros(P, dtype=np.int64)
+    mod.entropic_dual_rows(np.ascontiguousarray(A), eps, tol, err_a, max_iter, value, pi, lower,
+                           upper, its, ent)
+    return value, pi, lower, upper, its, ent
+
+
+@pytest.mark.parametrize("eps", [1e-300, 1e-6, 0.05, 1.0, 1e3])
+def test_compiled_dual_brackets_the_optimum(rng, eps):
+    """Both implementations bracket the 50-digit optimum; the compiled one leaves out
+    terms below exp(-60) (spread data: many are) and starts from counted bounds."""
+    from tropical.kernels import reference, views
+
+    W, b = _problem(rng, 40, 2, spread=30.0)
+    X = np.vstack([rng.standard_normal((5, 2)), 50.0 * rng.standard_normal((2, 2))])
+    A = X @ W.T + b
+    scale = _scale(W, b, X, eps)
+    tol = 1e-12 * scale
+    err_a = 4 * 2.0 ** -53 * scale
+    for mod in (views, reference):
+        value, pi, lower, upper, its, ent = _dual_rows(mod, A, eps, tol, err_a)
+        assert np.all(upper - lower <= tol) and np.all(upper - lower > 0)
+        for i, x in enumerate(X):
+            # the bracket is for the problem on the float a (err_a covers a = W x + b)
+            with mpmath.workdps(50):
+                a = [mpmath.mpf(float(v)) for v in A[i]]
+                m = max(a)
+                e = mpmath.mpf(eps)
+                opt = m + e * mpmath.log(mpmath.fsum(mpmath.exp((t - m) / e) for t in a))
+            assert mpmath.mpf(float(lower[i])) <= opt <= mpmath.mpf(float(upper[i]))
+        # value is the primal objective at the returned pi, entropy its H(pi)
+        np.testing.assert_allclose(ent, tropical.entropy(pi), rtol=1e-12, atol=1e-13)
+        P_obj = np.einsum("ij,ij->i", pi, A) + eps * tropical.entropy(pi)
+        assert np.all(np.abs(P_obj - value) <= 1e-13 * scale)
+        assert np.all(pi >= 0) and np.allclose(pi.sum(axis=1), 1.0, rtol=0, atol=1e-13)
+
+
+def test_compiled_dual_iterations_and_certificate_are_independent_of_the_closed_form(rng):
+    """Many terms within eps of the top (a long Newton climb): still few iterations,
+    and a value certified by the dual, not equal to the closed form bit for bit."""
+    from tropical.kernels import views
+
+    N = 5000
+    A = np.vstack([np.zeros(N), -np.arange(N) * 1e-3, rng.standard_normal(N)])
+    eps = 1.0
+    scale = np.abs(A).max(axis=1) + eps * math.log(N)
+    value, pi, lower, upper, its, ent = _dual_rows(views, A, eps, 1e-12 * scale,
+                                                   np.zeros(3))
+    lse = tropical.lse(A, eps)
+    assert np.all((lower <= lse + 4e-16 * scale) & (lse - 4e-16 * scale <= upper))
+    assert np.all(its <= math.log(N) + 8)
+    np.testing.assert_allclose(value, lse, rtol=0, atol=1e-12 * scale.max())
+
+
+def test_vectorised_log_and_exp_within_one_ulp(rng):
+    from tropical.kernels import views
+
+    x = np.concatenate([rng.uniform(0.0, 1.0, 20000), 10.0 ** rng.uniform(-320, 300, 20000),
+                        [5e-324, 2.2250738585072014e-308, 2.225073858507201e-308, 0.5, 1.0,
+                         2.0, np.sqrt(0.5), np.sqrt(2.0), 1.7976931348623157e308]])
+    x = x[x > 0]
+    out = np.empty_like(x)
+    views.log_pos_array(x, out)
+    ref = np.log(x.astype(np.longdouble))
+    one = x == 1.0
+    assert np.all(out[one] == 0.0)
+    err = np.abs(out[~one].astype(np.longdouble) - ref[~one]) / \
+        np.spacing(np.abs(out[~one])).astype(np.longdouble)
+    assert float(err.max()) <= 1.0
+    z = np.concatenate([rng.uniform(-708, 1, 20000), [0.0, 1.0, -708.0, -709.0, -np.inf]])
+    e = np.empty_like(z)
+    views.exp_term_array(z, e)
+    ref = np.exp(z.astype(np.longdouble))
+    keep = z >= -708
+    rel = np.abs(e[keep] - ref[keep]) / np.spacing(e[keep]).astype(np.longdouble)
+    assert float(rel.max()) <= 1.0 and np.all(e[~keep] == 0.0)
+
+
+# ---------------------------------------------------------------------------
+# eps = 0: the one-pivot simplex method
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("N,d", [(1, 1), (9, 2), (400, 5)])
+def test_lp_pivot_equals_highs_exactly(rng, N, d):
+    W, b = _problem(rng, N, d)
+    W = np.round(W * 4) / 4    # dyadic data: ties happen
+    b = np.round(b)
+    X = np.vstack([np.round(rng.standard_normal((25, d))), rng.standard_normal((5, d))])
+    lp = EntropicLP(W, b, 0.0)
+    hi = lp.solve(X)
+    pv = lp.solve(X, method="pivot")
+    np.testing.assert_array_equal(pv.value, hi.value)
+    np.testing.assert_array_equal(pv.face, hi.face)
+    np.testing.assert_array_equal(pv.lower, hi.lower)
+    np.testing.assert_array_equal(pv.upper, hi.upper)
+    assert np.all(pv.pi[pv.face].sum() == len(X)) and np.all(pv.pi.sum(axis=1) == 1)
+    assert set(np.unique(pv.iterations)) <= {1, 2} and np.all(pv.entropy == 0)
+    # the start vertex e_1 is kept when it is optimal (no pivot)
+    first_opt = hi.face[:, 0]
+    assert np.all(pv.iterations[first_opt] == 1) and np.all(pv.iterations[~first_opt] == 2)
+
+
+def test_lp_pivot_when_rounded_reduced_costs_tie():
+    # a_2 < a_3 one ulp apart just below 2**27 and a_1 = -2: a_k - a_1 crosses
+    # the binade and rounds both to the same float, so Dantzig's first pivot
+    # enters the worse term (the first of the tie) and a second one follows
+    big = 2.0 ** 27
+    A_row = np.array([-2.0, np.nextafter(big, 0.0), big])
+    lp = EntropicLP([[0.0], [0.0], [0.0]], A_row, 0.0)
+    assert (A_row[1] - A_row[0]) == (A_row[2] - A_row[0])
+    sol = lp.solve([0.0], method="pivot")
+    assert sol.value == A_row[2] and sol.pi.tolist() == [0.0, 0.0, 1.0]
+    assert sol.iterations == 3
+
+
+def test_lp_method_validated():
+    lp = EntropicLP([[1.0]], [0.0], 0.0)
+    with pytest.raises(ValueError, match="method must be 'highs' or 'pivot'"):
+        lp.solve([0.0], method="simplex")
+
+
+def test_entropy_attribute(rng):
+    W, b = _problem(rng, 12, 2)
+    X = rng.standard_normal((4, 2))
+    sol = EntropicLP(W, b, 0.3).solve(X)
+    np.testing.assert_allclose(sol.entropy, tropical.entropy(sol.pi), rtol=1e-12, atol=1e-14)
+    assert np.all(EntropicLP(W, b, 0.0).solve(X).entropy == 0)
+
+
+def test_doctests():
+    import doctest
+
+    import tropical.views.convex as mod
+
+    res = doctest.testmod(mod)
+    assert res.failed == 0 and res.attempted > 0

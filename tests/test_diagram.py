@@ -239,3 +239,156 @@ def test_cli_json_and_plot(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is True and data["eps"] == [1.0, 0.01, 0.0001]
     assert png.exists()
+
+
+# ---- the checker at scale: chunking, the HiGHS sample, large N --------------------
+def _rows_numbers(report):
+    return [(r.name, r.measured, r.bound, r.max_measured, r.max_bound, r.ok, r.worst_x,
+             r.worst_eps, [list(v) for v in r.by_eps]) for r in report.rows]
+
+
+def test_chunked_equals_unchunked(rng):
+    layer = LSELayer(rng.normal(size=(30, 3)), rng.normal(size=30))
+    eps = [1.0, 1e-2, 1e-5]
+    whole = dg.check(layer, eps=eps, npoints=50, chunk=1000)
+    parts = dg.check(layer, eps=eps, npoints=50, chunk=7)
+    assert whole.info["chunk"] == 1000 and parts.info["chunk"] == 7
+    _same_up_to_rounding(whole, parts)
+
+
+def _same_up_to_rounding(r1, r2):
+    """Same rows and verdicts; the numbers agree to the rounding of the blocks
+    (BLAS may round ``X @ W.T`` of a 7-row block differently from a 50-row one)."""
+    assert r1.names() == r2.names()
+    for a, c in zip(r1.rows, r2.rows):
+        assert a.ok == c.ok and a.kind == c.kind
+        assert abs(a.max_bound - c.max_bound) <= 1e-12 * (1 + abs(a.max_bound))
+        if a.kind == "arrow" and a.arrow_kind == "limit":
+            assert abs(a.max_measured - c.max_measured) <= 1e-12 * (1 + abs(a.max_measured))
+        elif a.kind != "rate":    # exact arrows and squares: both within the same bound
+            assert max(a.max_measured, c.max_measured) <= a.max_bound
+
+
+def test_chunked_equals_unchunked_bitwise_on_the_compiled_path():
+    # every per-point quantity is computed row by row by the kernels, except
+    # W x + b of the tropical and convex nodes (BLAS): exact on dyadic data
+    r = np.random.default_rng(3)
+    W = np.round(r.normal(size=(5000, 2)) * 8) / 8
+    b = np.round(r.normal(size=5000) * 8) / 8
+    x = np.round(r.normal(size=(21, 2)) * 4) / 4
+    eps = [1.0, 1e-3]
+    whole = dg.check((W, b), eps=eps, x=x, chunk=21, highs_points=2)
+    parts = dg.check((W, b), eps=eps, x=x, chunk=7, highs_points=2)
+    assert _rows_numbers(whole) == _rows_numbers(parts)
+
+
+def test_highs_sample_gives_the_same_exact_lp_values(rng):
+    layer = LSELayer(rng.normal(size=(25, 2)), rng.normal(size=25))
+    eps = [1.0, 1e-3]
+    full = dg.check(layer, eps=eps, npoints=40)
+    some = dg.check(layer, eps=eps, npoints=40, highs_points=5)
+    none = dg.check(layer, eps=eps, npoints=40, highs_points=0)
+    assert full.info["lp_eps0"] == {"highs_points": 40, "pivot_points": 0}
+    assert some.info["lp_eps0"] == {"highs_points": 5, "pivot_points": 35}
+    assert none.info["lp_eps0"] == {"highs_points": 0, "pivot_points": 40}
+    # both LP solvers return the exact optimum a_j, certified: identical reports
+    assert _rows_numbers(full) == _rows_numbers(some) == _rows_numbers(none)
+    assert "seconds_by_view" in full.info
+    assert set(full.info["seconds_by_view"]) >= {"network", "pde", "convex", "lp (eps = 0)",
+                                                 "checker (bounds, comparisons, rates)"}
+
+
+@pytest.fixture(scope="module")
+def big_layer():
+    # N * chunk >= 2**15: the compiled row kernels of every view run
+    r = np.random.default_rng(7)
+    return LSELayer(r.normal(size=(3000, 4)), r.normal(size=3000) * 2)
+
+
+def test_large_n_commutes_through_the_compiled_kernels(big_layer):
+    report = dg.check(big_layer, eps=[1.0, 1e-2, 1e-4], npoints=24, highs_points=4)
+    assert report.ok, str(report)
+    assert report.info["lp_eps0"]["highs_points"] == 4
+
+
+def test_large_n_broken_convex_fails_exactly_the_duality_square(big_layer):
+    from tropical.views.convex import EntropicLP
+
+    b = big_layer.b.copy()
+    b += 1e-7
+    report = dg.check(big_layer, eps=[1.0, 1e-2, 1e-4], npoints=24, highs_points=4,
+                      views={"convex": EntropicLP(big_layer.W, b, 0.0)})
+    assert {"pde->convex", "hopf_lax->lp", "square duality"} <= failing(report) <= RIGHT
+
+
+def test_large_n_broken_pde_fails_both_squares_not_the_verticals(big_layer):
+    y, g = big_layer.pde_data(1.0)
+    g = g.copy()
+    g += 1e-7
+    report = dg.check(big_layer, eps=[1.0, 1e-2, 1e-4], npoints=24, highs_points=4,
+                      views={"pde": (y, g)})
+    assert {"network->pde", "tropical->hopf_lax", "pde->convex", "hopf_lax->lp",
+            "square hopf_cole", "square duality"} <= failing(report)
+    assert not {"network->tropical", "pde->hopf_lax", "convex->lp"} & failing(report)
+
+
+class _PlainPDE:
+    """A PDE view without ``evaluate``: the checker's per-method path."""
+
+    def __init__(self, hc):
+        self.hc, self.y, self.g = hc, hc.y, hc.g
+
+    def u(self, x, t):
+        return self.hc.u(x, t)
+
+    def gibbs(self, x, t):
+        return self.hc.gibbs(x, t)
+
+    def hopf_lax(self, x, t):
+        return self.hc.hopf_lax(x, t)
+
+
+class _PlainNet:
+    """A network view with only ``preactivations`` (and ``__call__`` at eps = 0)."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def preactivations(self, x):
+        return self.layer.preactivations(x)
+
+    def __call__(self, x):
+        return self.layer(x)
+
+
+def test_views_without_evaluate_give_the_same_report(rng):
+    from tropical.views.pde import HopfCole
+
+    layer = LSELayer(rng.normal(size=(10, 2)), rng.normal(size=10))
+    y, g = layer.pde_data(1.0)
+    eps = [1.0, 1e-2, 1e-4]
+    fast = dg.check(layer, eps=eps, npoints=30)
+    plain = dg.check(layer, eps=eps, npoints=30,
+                     views={"pde": lambda e: _PlainPDE(HopfCole(y, g, e)),
+                            "network": lambda e: _PlainNet(layer.with_eps(e))})
+    assert fast.ok and plain.ok, str(plain)
+    assert fast.names() == plain.names()
+    for a, c in zip(fast.rows, plain.rows):   # same verdicts, measured to rounding
+        assert a.ok == c.ok
+        if a.kind == "arrow" and a.arrow_kind == "limit":
+            assert abs(a.max_measured - c.max_measured) <= 1e-12 * (1 + abs(a.max_measured))
+
+
+def test_check_validates_chunk_and_highs_points(rng):
+    layer = _layer(rng)
+    with pytest.raises(ValueError, match="chunk"):
+        dg.check(layer, eps=[1.0], npoints=8, chunk=0)
+    with pytest.raises(ValueError, match="highs_points"):
+        dg.check(layer, eps=[1.0], npoints=8, highs_points=-1)
+
+
+def test_doctests():
+    import doctest
+
+    res = doctest.testmod(dg)
+    assert res.failed == 0 and res.attempted > 0

@@ -501,3 +501,105 @@ def test_repr_equality_immutability():
     with pytest.raises(ValueError):
         hc.y[0, 0] = 3.0
     np.testing.assert_array_equal(hc.u([0.0, 1.0], 1.0), hc.u([[0.0], [1.0]], 1.0))
+
+
+# ---------------------------------------------------------------- one-pass evaluation
+def _exponent_budget(hc, x, t):
+    """Rounding of ``a_j = g_j + |x - y_j|^2/(4t)`` by two summation orders.
+
+    Each order computes ``a_j`` to within gamma_{d+3} B_j, ``B_j = |g_j| +
+    |x - y_j|^2/(4t)`` (d differences and squares, the sum, /4t, +g), so two of
+    them differ by at most 2 gamma_{d+3} max_j B_j; an LSE or min of such
+    exponents moves by no more (1-Lipschitz in the sup norm), plus each LSE
+    kernel's own 2U (7 max|arg| + 3|result| + eps (2(N-1) + 2 log N)).
+    """
+    B = (np.abs(hc.g) + ((x[:, None, :] - hc.y) ** 2).sum(-1) / (4 * t)).max(-1)
+    N, eps = hc.N, hc.eps
+    return (2 * (hc.d + 4) + 2 * 10) * U * B + 4 * U * eps * (N + math.log(N))
+
+
+@pytest.mark.parametrize("eps", [0.0, 1e-300, 1e-3, 1.0, 1e3])
+@pytest.mark.parametrize("normalized", [False, True])
+def test_evaluate_matches_the_separate_methods(rng, eps, normalized):
+    hc = _model(rng, 30, 3, eps, normalized=normalized and eps > 0)
+    x = _points(rng, 3, near=20, far=3)
+    t = 0.7
+    ev = hc.evaluate(x, t, derivatives=True)
+    bud = _exponent_budget(hc, x, t)
+    assert np.all(np.abs(ev.u - hc.u(x, t)) <= bud)
+    assert np.all(np.abs(ev.hopf_lax - hc.hopf_lax(x, t)) <= bud)
+    assert np.all(ev.hopf_lax >= ev.u) if not hc.normalized else True
+    pg = hc.gibbs(x, t)
+    if eps in (0.0, 1e-300):
+        np.testing.assert_array_equal(ev.gibbs, pg)
+    else:  # weights move by a factor exp(+-2 bud/eps)
+        l1 = np.abs(ev.gibbs - pg).sum(-1)
+        assert np.all(l1 <= np.expm1(np.minimum(2 * bud / eps, 700)) + 64 * hc.N * U)
+    np.testing.assert_allclose(ev.entropy, tropical.entropy(pg), rtol=1e-9, atol=1e-9)
+    near = slice(0, 20)   # the derivatives: near the data, relative to their size
+    np.testing.assert_allclose(ev.grad_u[near], hc.grad_u(x[near], t), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(ev.u_t[near], hc.u_t(x[near], t), rtol=1e-9, atol=1e-9)
+    lap = hc.laplacian_u(x[near], t)
+    fin = np.isfinite(lap)
+    np.testing.assert_array_equal(np.isfinite(ev.laplacian_u[near]), fin)
+    np.testing.assert_allclose(ev.laplacian_u[near][fin], lap[fin], rtol=1e-7,
+                               atol=1e-7 * (1 + 1 / max(eps, 1e-300)))
+
+
+def test_evaluate_direct_squares_far_from_the_data():
+    """|x - y|^2 is summed directly: exact to a few ulps where the BLAS expansion
+    |x|^2 - 2 x.y + |y|^2 cancels catastrophically (|x| = 1e8, |x - y| ~ 1)."""
+    import mpmath
+
+    y = np.array([[1e8, 0.0], [1e8 + 1.0, 0.5]])
+    g = np.array([0.0, 0.25])
+    x = np.array([[1e8 + 0.3, 0.1]])
+    hc = HopfCole(y, g, eps=0.0)
+    ev = hc.evaluate(x, 1.0)
+    with mpmath.workdps(40):
+        exact = min(mpmath.mpf(float(g[j])) + sum((mpmath.mpf(float(x[0, k]))
+                                                   - mpmath.mpf(float(y[j, k]))) ** 2
+                                                  for k in range(2)) / 4 for j in range(2))
+    assert abs(float(ev.u[0]) - float(exact)) <= 8 * U * float(exact)
+    expanded = float(g[0] + ((x ** 2).sum() - 2 * x[0] @ y[0] + (y[0] ** 2).sum()) / 4)
+    assert abs(expanded - float(exact)) > 1e3 * 8 * U * float(exact)   # why not BLAS
+
+
+def test_evaluate_ties_and_stats():
+    hc = HopfCole([[-1.0], [1.0], [1.0], [3.0]], [0.0, 0.0, 0.0, 0.0], eps=0.0)
+    ev = hc.evaluate([[0.0], [1.0]], 1.0, gibbs=False)
+    np.testing.assert_array_equal(ev.hopf_lax, [0.25, 0.0])
+    np.testing.assert_array_equal(ev.multiplicity, [3.0, 2.0])
+    np.testing.assert_array_equal(ev.second, [2.25, 1.0])
+    assert ev.gibbs is None and ev.grad_u is None
+    with pytest.raises(ValueError, match="t must be > 0"):
+        hc.evaluate([[0.0]], 0.0)
+    with pytest.raises(ValueError, match="x must have shape"):
+        HopfCole([[0.0, 1.0]], [0.0]).evaluate([[0.0, 1.0, 2.0]], 1.0)
+
+
+def test_hopf_cole_kernel_equals_numpy_twin(rng):
+    from tropical.kernels import reference, views
+
+    y, g = rng.normal(size=(300, 4)) * 2, rng.normal(size=300)
+    X = rng.normal(size=(120, 4)) * 3     # 36000 pairs: the compiled path in evaluate too
+    for eps in (0.0, 1e-4, 0.3, 50.0):
+        outs = []
+        for mod in (views, reference):
+            o = [np.empty(120) for _ in range(5)] + [np.empty((120, 300)), np.empty((120, 4)),
+                                                      np.empty(120), np.empty(120)]
+            mod.hopf_cole_rows(X, np.ascontiguousarray(y.T), g, 0.9, eps, *o)
+            outs.append(o)
+        for a, c in zip(*outs):
+            np.testing.assert_allclose(a, c, rtol=1e-11, atol=1e-12)
+        ev = HopfCole(y, g, eps).evaluate(X, 0.9)
+        np.testing.assert_array_equal(ev.u, outs[0][0])
+
+
+def test_doctests():
+    import doctest
+
+    import tropical.views.pde as mod
+
+    res = doctest.testmod(mod)
+    assert res.failed == 0 and res.attempted > 0

@@ -825,9 +825,10 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
     chunk : int, optional
         Points per block: the three views' Gibbs weights of one block
         (``3 * chunk * N`` floats) are the largest arrays. Default:
-        ``2**21 // N`` clipped to ``[16, 1024]`` (16 MiB per array). Every
-        per-point quantity is computed row by row, so the report does not
-        depend on it.
+        ``2**21 // N`` clipped to ``[16, 1024]`` (16 MiB per array). The
+        views compute row by row (the compiled kernels exactly so), so the
+        report depends on it only through the rounding of BLAS products
+        ``X @ W.T`` of different block shapes.
     highs_points : int, optional
         At ``eps = 0`` the LP node is solved by HiGHS at this many points
         (evenly spaced through ``x``) and by the one-pivot simplex method

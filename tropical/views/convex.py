@@ -51,8 +51,8 @@ Algorithms and certificates
     certified vertex. ``method="pivot"``: no HiGHS; the simplex method
     itself from the vertex ``e_1``, Dantzig's rule (enter the term of largest
     reduced cost ``a_k - a_1``), which on the simplex reaches an optimal
-    vertex after at most one pivot, certified by the same exact dual check
-    (``O(N)`` per point). ``face`` is the optimal face: the terms of zero
+    vertex after one pivot (a second where rounded reduced costs tie),
+    certified by the same exact dual check (``O(N)`` per point). ``face`` is the optimal face: the terms of zero
     reduced cost.
 ``eps = 0``, conjugate
     ``min { -<pi, b> : pi in simplex, W^T pi = y }`` (the lower-hull value) is
@@ -646,17 +646,30 @@ def _lp_pivot(A, err_a):
 
     Dantzig's rule enters the term of largest reduced cost ``a_k - a_1``; the
     new vertex has every reduced cost ``<= 0``, which is checked exactly (the
-    dual ``lam = a_j`` is feasible: ``a_k <= lam`` for every ``k``).
+    dual ``lam = a_j`` is feasible: ``a_k <= lam`` for every ``k``). The
+    reduced costs are rounded, so two terms may tie in them though not in
+    ``a``: the check then finds a positive reduced cost and one more pivot
+    follows (each strictly increases ``a_j``).
     """
     P, N = A.shape
     rows = np.arange(P)
-    lam0 = A[:, 0]
-    rc = A - lam0[:, None]
-    j = np.argmax(rc, axis=1) if N else np.zeros(P, dtype=np.int64)
-    its = np.where(rc[rows, j] > 0, 2, 1).astype(np.int64)
-    j = np.where(its == 2, j, 0)
+    j = np.zeros(P, dtype=np.int64)
+    its = np.ones(P, dtype=np.int64)
+    todo = rows
+    # reduced costs a_k - a_j are rounded: a term strictly better than the
+    # entered one can round to the same reduced cost, so pivot again while the
+    # exact check finds a positive one (each pivot strictly increases a_j)
+    for _ in range(N + 1):
+        lam = A[todo, j[todo]]
+        bad = (A[todo] > lam[:, None]).any(axis=1)
+        todo = todo[bad]
+        if not len(todo):
+            break
+        rc = A[todo] - lam[bad, None]
+        j[todo] = np.argmax(rc, axis=1)
+        its[todo] += 1
     lam = A[rows, j]
-    if (A > lam[:, None]).any():  # pragma: no cover - impossible after the pivot
+    if (A > lam[:, None]).any():  # pragma: no cover - each pivot strictly improves
         raise RuntimeError("EntropicLP: could not certify the LP optimum")
     pi = np.zeros((P, N))
     pi[rows, j] = 1.0
