@@ -60,7 +60,7 @@ def baseline(layer, box, seed=0):
     lo, hi = np.asarray(box[0], float), np.asarray(box[1], float)
     data_points = 2.0 * W                                   # y_j = 2 t w_j, t = 1
     rng = np.random.default_rng(seed)
-    eps_grid = np.logspace(np.log10(EPS_LO), np.log10(EPS_HI), N_EPS)
+    eps_grid = np.geomspace(EPS_LO, EPS_HI, N_EPS)          # log-spaced, endpoints exact
 
     def grad_h(x, eps):
         z = (W @ x + b) / eps
@@ -189,7 +189,7 @@ def main(argv=None):
 
     # ---- ground truth checks
     n_fine = 120 if args.quick else 480
-    fine = np.logspace(np.log10(EPS_LO), np.log10(EPS_HI), n_fine)
+    fine = np.geomspace(EPS_LO, EPS_HI, n_fine)
     if diag.folds:      # near a fold the colliding pair is too close for a global search
         gap = np.abs(np.log(fine[:, None]) - np.log([f.eps for f in diag.folds])[None, :])
         fine = fine[gap.min(axis=1) > 1e-3]

@@ -174,7 +174,7 @@ for eps in (0.05, 0.5):
 if plt is not None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     diag.plot(ax=axes[0], coordinate=0)
-    eg = np.logspace(np.log10(0.03), 0.8, 200)
+    eg = np.geomspace(0.03, 10 ** 0.8, 200)     # endpoints exact
     for kind, color in (("minimum", "tab:blue"), ("saddle", "tab:green"), ("maximum", "tab:red")):
         axes[1].step(eg, [diag.counts(e).get(kind, 0) for e in eg], where="mid", color=color,
                      label=kind)

@@ -431,6 +431,9 @@ def test_bad_inputs():
         bifurcation_diagram(layer, 0.5, ((-1, -1), (1, 1)))
     with pytest.raises(ValueError, match=">= 0"):
         bifurcation_diagram(layer, (-1.0, 1.0), ((-1, -1), (1, 1)))
+    with pytest.raises(ValueError, match="outside the diagram's range"):
+        bifurcation_diagram(LSELayer([[-1.0], [1.0]], [0.0, 0.0]), (0.1, 1.0), (-2.0, 2.0),
+                            progress=False).counts(2.0)
     with pytest.raises(ValueError, match="not the JSON"):
         BifurcationDiagram.from_json('{"type": "x"}')
     with pytest.raises(ValueError, match="not the JSON"):

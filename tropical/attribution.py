@@ -1068,7 +1068,8 @@ class Fold:
         ``"annihilation"`` when the pair exists below ``eps`` (the usual case as
         eps grows), ``"creation"`` when it exists above.
     residual : float
-        ``max |F|`` of the scaled fold system at the located point.
+        ``max |eps grad H|`` at the located point (``inf`` when Newton did not
+        converge and the fold is only interpolated between two curve points).
     """
 
     eps: float
@@ -1193,6 +1194,8 @@ class BifurcationDiagram:
         {'maximum': 1}
         """
         eps = check_eps(eps)
+        if not self.eps_range[0] <= eps <= self.eps_range[1]:
+            raise ValueError(f"eps = {eps} is outside the diagram's range {self.eps_range}")
         out = {}
         for br in self.branches:
             lo, hi = br.eps_span
