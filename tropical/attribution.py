@@ -560,11 +560,14 @@ def critical_points(layer, box, *, t=1.0, grid=None, starts=None, degenerate_tol
 
     **d = 2** (checked). Newton on ``grad H = 0`` (exact Hessian, steps
     limited to a tenth of the box) from a ``grid x grid`` grid,
-    the data points ``y_j = 2 t w_j``, their pairwise midpoints and the
-    circumcentres of their triples (where the ``eps -> 0`` landscape has its
-    minima, saddles and maxima), or from ``starts`` only when given; converged
-    points inside the box are deduplicated (distance ``dedup_tol`` times the
-    box diagonal). Completeness check (Poincare-Hopf): the index sum
+    the data points ``y_j = 2 t w_j``, the projections of their pairwise
+    midpoints on the tie lines ``s_i = s_j`` and the triple points
+    ``s_i = s_j = s_k`` (where the ``eps -> 0`` landscape has its minima,
+    saddles and maxima), or from ``starts`` only when given. A converged
+    point is kept only where ``grad H = -E[u c]/eps`` cancels to rounding
+    (not where every weight but one underflows and ``grad H`` is 0 for that
+    reason), inside the box, and deduplicated (distance ``dedup_tol`` times
+    the box diagonal). Completeness check (Poincare-Hopf): the index sum
     (minimum, maximum ``+1``, saddle ``-1``) must equal the winding number
     of ``grad H`` along the box boundary. The winding number is summed from
     principal angle steps between boundary samples; a step ``[p, q]`` of
