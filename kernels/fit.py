@@ -35,7 +35,10 @@ order) and divided by ``M``. ``lse_fit_loss_grad_serial`` runs the same
 blocks in the same order on the calling thread (bitwise the same result), for
 problems too small to pay for waking the thread pool. Nothing of size
 ``M x N`` is ever stored: memory is ``O(_NBLOCK * (d + 1) * N)``,
-independent of ``M``.
+independent of ``M``. ``N`` is padded to a multiple of 8 (the float64 lanes of
+a 512-bit vector) by terms with ``w = 0`` and ``b = -inf``, whose terms are
+exactly 0: every loop over ``j`` then runs vector code, which matters for
+small ``N``.
 
 The exp is the branch-free polynomial of :mod:`tropical.kernels.lse`
 (``_exp_term``: at most 0.943 ulp, flushes results below ``exp(-708)`` to 0,
@@ -76,6 +79,7 @@ _INF = math.inf
 _CONTRACT = {"contract"}
 _REASSOC = {"contract", "reassoc"}
 _NBLOCK = 32  # at most this many sample blocks (each with its own accumulator)
+_LANES = 8  # N is padded to a multiple of this (float64 lanes of a 512-bit vector)
 
 
 # --------------------------------------------------------------------------
@@ -250,12 +254,17 @@ def _accumulate(acc, e, c, x):
 # The kernels: one block body, run in parallel or serially
 # --------------------------------------------------------------------------
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _setup(X, W, eps):
-    """``(WT, inv, use_div, nblocks, size)``: W transposed, 1/eps, the sample blocks."""
+def _setup(X, W, b, eps):
+    """``(WT, bp, inv, use_div, nblocks, size)``: padded W transposed and b, 1/eps, blocks."""
     M = X.shape[0]
     N, d = W.shape
-    WT = np.zeros(((d + 3) // 4 * 4, N), np.float64)   # zero rows pad d to a multiple of 4
+    Np = (N + _LANES - 1) // _LANES * _LANES
+    # zero rows pad d to a multiple of 4; padding terms (w = 0, b = -inf) pad N to a
+    # multiple of the vector width: their terms are exactly 0 and change nothing
+    WT = np.zeros(((d + 3) // 4 * 4, Np), np.float64)
+    bp = np.full(Np, -_INF)
     for j in range(N):
+        bp[j] = b[j]
         for k in range(d):
             WT[k, j] = W[j, k]
     inv = 1.0 / eps if eps > 0.0 else _INF
@@ -263,7 +272,7 @@ def _setup(X, W, eps):
     nblocks = min(_NBLOCK, M)
     size = (M + nblocks - 1) // nblocks
     nblocks = (M + size - 1) // size
-    return WT, inv, use_div, nblocks, size
+    return WT, bp, inv, use_div, nblocks, size
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
@@ -458,11 +467,11 @@ def lse_fit_loss_grad(X, y, W, b, eps, f, gW, gb):
     """Loss ``0.5*mean((LSE_eps(X W^T + b) - y)^2)``; fills ``f``, ``gW``, ``gb`` (threads)."""
     M, d = X.shape
     N = W.shape[0]
-    WT, inv, use_div, nblocks, size = _setup(X, W, eps)
-    acc = np.zeros((nblocks, d + 1, N), np.float64)
+    WT, bp, inv, use_div, nblocks, size = _setup(X, W, b, eps)
+    acc = np.zeros((nblocks, d + 1, WT.shape[1]), np.float64)
     part = np.zeros(nblocks, np.float64)
     for blk in prange(nblocks):
-        part[blk] = _block(X, y, WT, b, eps, inv, use_div, blk * size,
+        part[blk] = _block(X, y, WT, bp, eps, inv, use_div, blk * size,
                            min(M, blk * size + size), f, acc[blk])
     return _finish(acc, part, M, gW, gb)
 
@@ -476,11 +485,11 @@ def lse_fit_loss_grad_serial(X, y, W, b, eps, f, gW, gb):
     """
     M, d = X.shape
     N = W.shape[0]
-    WT, inv, use_div, nblocks, size = _setup(X, W, eps)
-    acc = np.zeros((nblocks, d + 1, N), np.float64)
+    WT, bp, inv, use_div, nblocks, size = _setup(X, W, b, eps)
+    acc = np.zeros((nblocks, d + 1, WT.shape[1]), np.float64)
     part = np.zeros(nblocks, np.float64)
     for blk in range(nblocks):
-        part[blk] = _block(X, y, WT, b, eps, inv, use_div, blk * size,
+        part[blk] = _block(X, y, WT, bp, eps, inv, use_div, blk * size,
                            min(M, blk * size + size), f, acc[blk])
     return _finish(acc, part, M, gW, gb)
 
