@@ -321,6 +321,8 @@ def test_diameter_methods(rng):
         for method in ("exact", "auto") + (("hull",) if d <= 2 else ()):
             val, how = diameter(W, method)
             assert abs(val - exact) <= 8 * U * exact, (method, val, exact)
+        val, how = diameter(W, "pruned")
+        assert how == "pruned" and abs(val - exact) <= 8 * U * exact
         up, how = diameter(W, "bound")
         assert how == "bound" and exact <= up <= math.sqrt(d) * exact * (1 + 1e-12)
     # collinear and repeated points in 2-D
@@ -330,6 +332,13 @@ def test_diameter_methods(rng):
     assert diameter([[1.0, 2.0]] * 3, "hull") == (0.0, "hull")
     with pytest.raises(ValueError, match="hull"):
         diameter(rng.normal(size=(5, 3)), "hull")
+    # pruning where the answer hides among interior-looking rows: a long thin cloud
+    T = rng.normal(size=(400, 4)) * [10.0, 0.1, 0.1, 0.1]
+    assert diameter(T, "pruned")[0] == pytest.approx(brute_diameter(T), rel=1e-15)
+    # pruning that keeps (almost) every row: points on a sphere
+    S = rng.normal(size=(300, 3))
+    S /= np.linalg.norm(S, axis=1, keepdims=True)
+    assert diameter(S, "pruned")[0] == pytest.approx(brute_diameter(S), rel=1e-15)
     with pytest.raises(ValueError, match="method"):
         diameter(W, "fast")
 

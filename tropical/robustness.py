@@ -305,20 +305,27 @@ def diameter(W, method="auto"):
     ----------
     W : array_like, shape (N, d)
         Finite rows (a 1-D array means ``d = 1``).
-    method : {"auto", "exact", "hull", "bound"}
+    method : {"auto", "exact", "hull", "pruned", "bound"}
         ``"exact"``: all pairs, in blocks, ``O(N^2 d)``; ``"hull"``: only for
         ``d <= 2``, exact (``d = 1``: max - min; ``d = 2``: the pairs of
         corners of the convex hull, found by a monotone chain in exact
-        integer arithmetic); ``"bound"``: the upper bound
-        ``min(2 max_j |w_j - c|, |box diagonal|)`` with ``c`` the centre of
-        the bounding box (triangle inequality; it is within a factor
-        ``sqrt(d)`` of the diameter). ``"auto"``: ``"hull"`` for ``d <= 2``,
-        ``"exact"`` for ``N <= 8192``, else ``"bound"``.
+        integer arithmetic); ``"pruned"``: exact in any dimension when few
+        rows are far from the centre: a double sweep (farthest point from
+        the farthest point) gives a pair of length ``D_lo``; with ``c`` the
+        centre of the bounding box and ``R = max_j |w_j - c|``, both ends of
+        any longer pair have ``|w_j - c| > D_lo - R`` (triangle inequality),
+        so all pairs among those rows settle it (if there are at most 8192
+        of them; otherwise it falls back to ``"bound"``); ``"bound"``: the
+        upper bound ``min(2R, |box diagonal|)`` (within a factor ``sqrt(d)``
+        of the diameter). ``"auto"``: ``"hull"`` for ``d <= 2``, else
+        ``"pruned"`` (exact for ``N <= 8192`` and whenever the far rows are
+        few, as for most point clouds).
 
     Returns
     -------
     (float, str)
-        The diameter (an upper bound for ``"bound"``) and the method used.
+        The diameter (an upper bound when the method returned is
+        ``"bound"``) and the method used.
 
     Examples
     --------
@@ -332,10 +339,11 @@ def diameter(W, method="auto"):
 
     W = finite_matrix(W, "W")
     N, d = W.shape
-    if method not in ("auto", "exact", "hull", "bound"):
-        raise ValueError(f"method must be 'auto', 'exact', 'hull' or 'bound', got {method!r}")
+    if method not in ("auto", "exact", "hull", "pruned", "bound"):
+        raise ValueError(f"method must be 'auto', 'exact', 'hull', 'pruned' or 'bound', got "
+                         f"{method!r}")
     if method == "auto":
-        method = "hull" if d <= 2 else ("exact" if N <= _EXACT_PAIRS_MAX_N else "bound")
+        method = "hull" if d <= 2 else "pruned"
     if method == "hull":
         if d > 2:
             raise ValueError(f"method='hull' needs d <= 2 (exact hull), got d = {d}")
@@ -353,7 +361,21 @@ def diameter(W, method="auto"):
         return _pairs_max(W), "exact"
     lo, hi = W.min(axis=0), W.max(axis=0)
     c = (lo + hi) / 2
-    R = float(np.max(np.linalg.norm(W - c, axis=1)))
+    rad = np.linalg.norm(W - c, axis=1)
+    R = float(np.max(rad))
+    if method == "pruned":
+        a = int(np.argmax(rad))
+        D_lo = 0.0
+        for _ in range(3):                         # double sweeps
+            dist = np.linalg.norm(W - W[a], axis=1)
+            b = int(np.argmax(dist))
+            if dist[b] <= D_lo:
+                break
+            D_lo, a = float(dist[b]), b
+        # rounded norms are within a relative (d + 3)u: lower the threshold by more
+        far = np.flatnonzero(rad >= (D_lo - R) - 4 * (d + 4) * _U * (R + D_lo))
+        if far.size <= _EXACT_PAIRS_MAX_N:
+            return max(D_lo, _pairs_max(W[far])), "pruned"
     return float(min(2 * R, float(np.linalg.norm(hi - lo))) * (1 + 4 * _U)), "bound"
 
 
