@@ -245,6 +245,17 @@ def test_remainder_broadcasts_and_shapes(rng):
 # Hessian norms and uniform bounds
 # ---------------------------------------------------------------------------------
 
+def test_hessian_norm_shapes(rng):
+    layer = LSELayer(rng.normal(size=(5, 3)), rng.normal(size=5), 0.2)
+    X = rng.normal(size=(2, 4, 3))
+    hn = hessian_norm(layer, X)
+    assert hn.shape == (2, 4)
+    assert np.array_equal(hn[1], hessian_norm(layer, X[1]))
+    assert isinstance(hessian_norm(layer, X[0, 0]), float)
+    one = LSELayer([[1.0], [-1.0]], [0.0, 0.0], 0.5)
+    assert hessian_norm(one, [0.0, 1.0, 2.0]).shape == (3,)       # (M,) points when d = 1
+
+
 def test_hessian_norm_against_direct_covariance(rng):
     for eps in (1e-2, 0.3, 5.0):
         for d in (1, 2, 4):
@@ -269,8 +280,10 @@ def test_hessian_norm_against_finite_differences(rng):
             e = np.zeros(3)
             e[k] = h
             H[k] = (layer.grad(x + e) - layer.grad(x - e)) / (2 * h)
-        # truncation h^2/6 sup|f''''| <= h^2/6 * diam^4/eps^3, rounding 2u max|w|/(2h) per entry
-        entry = h * h / 6 * diam ** 4 / eps ** 3 + 8 * U * np.abs(layer.W).max() / h
+        # truncation h^2/6 |d^3 Hess_lm / dx_k^3|: a mixed fourth cumulant of coordinates of w
+        # under pi, over eps^3; each centred coordinate is at most diam in size, so
+        # |kappa_4| <= mu_4 + 3 mu_2^2 <= 2 diam^4. Rounding: 8u max|w|/h per entry.
+        entry = h * h / 6 * 2 * diam ** 4 / eps ** 3 + 8 * U * np.abs(layer.W).max() / h
         # spectral norms of symmetric matrices differ by at most ||H - H_fd||_2 <= 3 * entry
         Hs = (H + H.T) / 2
         assert abs(float(hessian_norm(layer, x)) - np.linalg.eigvalsh(Hs)[-1]) <= 3 * entry
