@@ -62,9 +62,10 @@ Floating point
     remainder at the floating-point inputs ``x`` and ``delta``; the tests
     check that against 60-digit mpmath. An absolute ``2**-1000`` is added to
     every certificate for underflow (squares of tiny widths), except when all
-    ``w_j`` are equal, where ``f`` is affine and the remainder is exactly 0. The *measured* remainder
-    (:func:`remainder`, computed as ``eps LSE((z - f(x)) + (a - abar))``, the
-    cumulant generating function form, with no cancellation between
+    ``w_j`` are equal, where ``f`` is affine and the remainder is exactly 0.
+    The *measured* remainder (:func:`remainder`, computed as
+    ``LSE_eps((z - f(x)) + (a - abar))``, the cumulant generating function
+    form of ``eps log E_pi exp((a - abar)/eps)``, with no cancellation between
     ``f(x + delta)`` and ``f(x)``) has the absolute error budget
     :func:`remainder_budget`; a finding is dominated when
     ``measured <= bound + budget``. At ``eps = 0`` the remainder uses the
@@ -170,7 +171,8 @@ def _pair(layer, x, delta):
     try:
         shape = np.broadcast_shapes(lead, lead_d)
     except ValueError:
-        raise ValueError(f"x (points {lead}) and delta (points {lead_d}) do not broadcast") from None
+        raise ValueError(f"x (points {lead}) and delta (points {lead_d}) do not "
+                         "broadcast") from None
     X = np.broadcast_to(X.reshape(lead + (layer.d,)), shape + (layer.d,)).reshape(-1, layer.d)
     D = np.broadcast_to(D.reshape(lead_d + (layer.d,)), shape + (layer.d,)).reshape(-1, layer.d)
     return X, D, shape
@@ -658,7 +660,7 @@ def _certificates(layer, X, D, kinds, max_grid=4096):
                     with np.errstate(over="ignore", invalid="ignore"):
                         g = grow[r, None]
                         v = np.where(np.isfinite(g), v * g + absv[r, None], np.inf)
-                        sv = np.sqrt(v)                                  # no underflow of v_i v_{i+1}
+                        sv = np.sqrt(v)                 # no underflow of v_i v_{i+1}
                         piece = sv[:, 1:] * sv[:, :-1] * np.exp(L[r, None] / (2 * n))
                         piece = np.where(np.isnan(piece), np.inf, piece)
                         piece = np.minimum(piece, cap[r, None])
@@ -1042,7 +1044,8 @@ class RobustnessReport:
     def to_json(self) -> str:
         """JSON text of the report (infinities as strings; inverse :meth:`from_json`)."""
         def enc(a):
-            return [v if math.isfinite(v) else str(v) for v in np.asarray(a, float).ravel().tolist()]
+            return [v if math.isfinite(v) else str(v)
+                    for v in np.asarray(a, float).ravel().tolist()]
 
         data = {"type": "RobustnessReport", "eps": self.eps, "info": self.info,
                 "interrupted": self.interrupted, "ok": self.ok,
@@ -1068,7 +1071,8 @@ class RobustnessReport:
         arrays = {name: dec(data[name]) for name in _ARRAYS}
         arrays["X"] = arrays["X"].reshape(M, d)
         arrays["delta"] = arrays["delta"].reshape(M, d)
-        hb = {k: (float(v) if k != "diam_method" else v) for k, v in data["hessian_bounds"].items()}
+        hb = {k: (float(v) if k != "diam_method" else v)
+              for k, v in data["hessian_bounds"].items()}
         return cls(hessian_bounds=hb, eps=float(data["eps"]), info=data.get("info", {}),
                    interrupted=bool(data.get("interrupted", False)), **arrays)
 
