@@ -27,6 +27,12 @@ are those of the numpy twins of the same name in
     simplex, one row ``a`` of ``A`` per point (``eps > 0``): Newton's method
     on the Lagrangian dual ``D(lam) = lam + eps*sum_j exp((a_j - lam)/eps - 1)``
     with a certified bracket ``lower <= optimum <= upper`` (see below).
+``entropic_dual_points(X, WT, b, eps, rtol, max_iter, value, pi, lower, upper, its, ent, tol, err_a)``
+    the same optimiser at points ``X`` (P, d), ``WT = W^T``: ``a = W x + b``
+    is formed per point (an FMA chain) together with its rounding scale
+    ``mag = max_j (|b_j| + sum_k |x_k| |w_jk|)``, and ``tol[i] = rtol*(mag +
+    eps*max(1, log N))``, ``err_a[i] = (d + 2) u mag (1 + 1e-6)`` are returned
+    (no ``(P, N)`` matrix besides ``pi``).
 ``gibbs_l1_rows(A, B, out)``
     ``out[i] = sum_j |A[i, j] - B[i, j]|``.
 ``affine_scale_rows(X, WT, b, magmax)``
@@ -77,7 +83,7 @@ from numba.core import types  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
 __all__ = ["lse_layer_rows", "hopf_cole_rows", "entropic_dual_rows", "gibbs_l1_rows",
-           "affine_scale_rows", "log_pos_array", "exp_term_array"]
+           "entropic_dual_points", "affine_scale_rows", "log_pos_array", "exp_term_array"]
 
 _INF = math.inf
 _U = 2.0 ** -53
@@ -463,6 +469,69 @@ def _dual_certificate_sums(ac, e, p, lp, na, lam, eps):
     return pa, pl, apa, apl, er
 
 
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _dual_row(row, n, eps, tol_i, err_i, max_iter, c_sum, ac, idx, e, p, lp, pi_row):
+    """Certified Newton for one row a: (value, lower, upper, iterations, entropy); pi into pi_row."""
+    m = -_INF
+    for j in range(n):
+        m = _maxnum(m, row[j])
+    # Terms with a'_j/eps < -_DROP stay below exp(-_DROP) at every iterate
+    # (lam' >= -eps): left out of the iteration; their total is at most
+    # n_drop*exp(-_DROP), added to the upper bound (the primal pi, zero there,
+    # stays feasible: the lower bound needs nothing). A start left of the
+    # minimiser from counts: S = sum exp(a'/eps) >= n(c)*exp(-c), n(c) = #{a'_j/eps >= -c}.
+    na = 0
+    n1 = 0.0
+    n4 = 0.0
+    n16 = 0.0
+    for j in range(n):
+        r = (row[j] - m) / eps
+        if r >= -_DROP:
+            ac[na] = row[j] - m
+            idx[na] = j
+            na += 1
+            n1 += 1.0 if r >= -1.0 else 0.0
+            n4 += 1.0 if r >= -4.0 else 0.0
+            n16 += 1.0 if r >= -16.0 else 0.0
+    dropped = (n - na) * _EXP_M_DROP
+    lb = max(0.0, math.log(n1) - 1.0, math.log(max(n4, 1.0)) - 4.0,
+             math.log(max(n16, 1.0)) - 16.0)
+    lam = -eps + eps * lb
+    best = _INF
+    bv = 0.0
+    blo = -_INF
+    bhi = _INF
+    bh = 0.0
+    last = 0
+    for it in range(max_iter):
+        s = _dual_exps(ac, na, lam, eps, e)
+        near = eps * (s - 1.0 - math.log(s)) <= tol_i or it == max_iter - 1
+        if near:
+            _dual_logs(e, na, s, p, lp)
+            pa, pl, apa, apl, er = _dual_certificate_sums(ac, e, p, lp, na, lam, eps)
+            Pv = pa - eps * pl
+            mag_p = apa + eps * apl
+            pad_p = (c_sum + 8 * _U) * mag_p + c_sum * eps + 4 * _U * eps
+            pad_p += 2 * _U * mag_p
+            Dv = lam + eps * s
+            pad_d = eps * 3 * _U * er + c_sum * eps * s + 2 * _U * abs(lam)
+            pad_d += eps * dropped * (1.0 + 4 * _U)
+            lo = (m + Pv) - (pad_p + err_i + 2 * _U * abs(m + Pv))
+            hi = (m + Dv) + (pad_d + err_i + 2 * _U * abs(m + Dv))
+            last = it
+            if hi - lo < best:
+                best = hi - lo
+                blo, bhi, bv, bh = lo, hi, m + Pv, -pl
+                for j in range(n):
+                    pi_row[j] = 0.0
+                for k in range(na):
+                    pi_row[idx[k]] = p[k]
+            if best <= tol_i:
+                break
+        lam = lam + eps * (1.0 - 1.0 / s)
+    return bv, blo, bhi, last, bh
+
+
 @njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
 def entropic_dual_rows(A, eps, tol, err_a, max_iter, value, pi, lower, upper, its, ent):
     """Certified Newton on the Lagrangian dual, one point per row of A (module docstring)."""
@@ -476,70 +545,45 @@ def entropic_dual_rows(A, eps, tol, err_a, max_iter, value, pi, lower, upper, it
         p = np.empty(n, np.float64)
         lp = np.empty(n, np.float64)
         for i in range(blk * _RB, min(blk * _RB + _RB, P)):
-            row = A[i]
-            m = -_INF
+            value[i], lower[i], upper[i], its[i], ent[i] = _dual_row(
+                A[i], n, eps, tol[i], err_a[i], max_iter, c_sum, ac, idx, e, p, lp, pi[i])
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
+def entropic_dual_points(X, WT, b, eps, rtol, max_iter, value, pi, lower, upper, its, ent,
+                         tol, err_a):
+    """The optimiser at the points X: a = W x + b formed per point (module docstring)."""
+    P, d = X.shape
+    n = WT.shape[1]
+    c_sum = (math.log2(max(n, 2)) + 24) * _U
+    logscale = max(1.0, math.log(n))
+    nblocks = (P + _RB - 1) // _RB
+    for blk in prange(nblocks):
+        a = np.empty(n, np.float64)
+        mg = np.empty(n, np.float64)
+        ac = np.empty(n, np.float64)
+        idx = np.empty(n, np.int64)
+        e = np.empty(n, np.float64)
+        p = np.empty(n, np.float64)
+        lp = np.empty(n, np.float64)
+        for i in range(blk * _RB, min(blk * _RB + _RB, P)):
             for j in range(n):
-                m = _maxnum(m, row[j])
-            # Terms with a'_j/eps < -_DROP stay below exp(-_DROP) at every
-            # iterate (lam' >= -eps): left out of the iteration; their total is
-            # at most n_drop*exp(-_DROP), added to the upper bound (the primal
-            # pi, zero there, stays feasible: the lower bound needs nothing).
-            # A start left of the minimiser from counts: S = sum exp(a'/eps)
-            # >= n(c)*exp(-c) for n(c) = #{a'_j/eps >= -c}.
-            na = 0
-            n1 = 0.0
-            n4 = 0.0
-            n16 = 0.0
+                a[j] = b[j]
+                mg[j] = abs(b[j])
+            for k in range(d):
+                xk = X[i, k]
+                ak = abs(xk)
+                wk = WT[k]
+                for j in range(n):
+                    a[j] += xk * wk[j]
+                    mg[j] += ak * abs(wk[j])
+            mx = 0.0
             for j in range(n):
-                r = (row[j] - m) / eps
-                if r >= -_DROP:
-                    ac[na] = row[j] - m
-                    idx[na] = j
-                    na += 1
-                    n1 += 1.0 if r >= -1.0 else 0.0
-                    n4 += 1.0 if r >= -4.0 else 0.0
-                    n16 += 1.0 if r >= -16.0 else 0.0
-            dropped = (n - na) * _EXP_M_DROP
-            lb = max(0.0, math.log(n1) - 1.0, math.log(max(n4, 1.0)) - 4.0,
-                     math.log(max(n16, 1.0)) - 16.0)
-            lam = -eps + eps * lb
-            best = _INF
-            bv = 0.0
-            blo = -_INF
-            bhi = _INF
-            bh = 0.0
-            last = 0
-            for it in range(max_iter):
-                s = _dual_exps(ac, na, lam, eps, e)
-                near = eps * (s - 1.0 - math.log(s)) <= tol[i] or it == max_iter - 1
-                if near:
-                    _dual_logs(e, na, s, p, lp)
-                    pa, pl, apa, apl, er = _dual_certificate_sums(ac, e, p, lp, na, lam, eps)
-                    Pv = pa - eps * pl
-                    mag_p = apa + eps * apl
-                    pad_p = (c_sum + 8 * _U) * mag_p + c_sum * eps + 4 * _U * eps
-                    pad_p += 2 * _U * mag_p
-                    Dv = lam + eps * s
-                    pad_d = eps * 3 * _U * er + c_sum * eps * s + 2 * _U * abs(lam)
-                    pad_d += eps * dropped * (1.0 + 4 * _U)
-                    lo = (m + Pv) - (pad_p + err_a[i] + 2 * _U * abs(m + Pv))
-                    hi = (m + Dv) + (pad_d + err_a[i] + 2 * _U * abs(m + Dv))
-                    last = it
-                    if hi - lo < best:
-                        best = hi - lo
-                        blo, bhi, bv, bh = lo, hi, m + Pv, -pl
-                        for j in range(n):
-                            pi[i, j] = 0.0
-                        for k in range(na):
-                            pi[i, idx[k]] = p[k]
-                    if best <= tol[i]:
-                        break
-                lam = lam + eps * (1.0 - 1.0 / s)
-            value[i] = bv
-            lower[i] = blo
-            upper[i] = bhi
-            its[i] = last
-            ent[i] = bh
+                mx = _maxnum(mx, mg[j])
+            tol[i] = rtol * (mx + eps * logscale)
+            err_a[i] = (d + 2) * _U * mx * (1 + 1e-6)
+            value[i], lower[i], upper[i], its[i], ent[i] = _dual_row(
+                a, n, eps, tol[i], err_a[i], max_iter, c_sum, ac, idx, e, p, lp, pi[i])
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")

@@ -499,6 +499,33 @@ def test_compiled_dual_brackets_the_optimum(rng, eps):
         assert np.all(pi >= 0) and np.allclose(pi.sum(axis=1), 1.0, rtol=0, atol=1e-13)
 
 
+@pytest.mark.parametrize("eps", [1e-4, 0.3, 20.0])
+def test_compiled_solve_brackets_the_optimum_of_the_float_data(rng, eps):
+    """N * P above the small-batch threshold: solve runs entropic_dual_points, which
+    forms W x + b itself; err_a covers its rounding, so the bracket holds for the
+    exact a of the float data (mpmath at 50 digits)."""
+    from tropical.kernels import reference, views
+
+    W, b = _problem(rng, 2000, 3, spread=5.0)
+    X = np.vstack([rng.standard_normal((15, 3)), 30.0 * rng.standard_normal((2, 3))])
+    sol = EntropicLP(W, b, eps).solve(X)
+    assert sol.converged and sol.pi.shape == (17, 2000)
+    for i in (0, 7, 15, 16):
+        opt = _mp_lse(W, b, X[i], eps)
+        assert mpmath.mpf(float(sol.lower[i])) <= opt <= mpmath.mpf(float(sol.upper[i]))
+    assert np.all(sol.gap <= 1e-12 * _scale(W, b, X, eps))
+    # the kernel and its numpy twin agree to their tolerances
+    outs = []
+    for mod in (views, reference):
+        o = [np.empty(17), np.empty((17, 2000)), np.empty(17), np.empty(17),
+             np.zeros(17, dtype=np.int64), np.empty(17), np.empty(17), np.empty(17)]
+        mod.entropic_dual_points(X, np.ascontiguousarray(W.T), b, eps, 1e-12, 100, *o)
+        outs.append(o)
+    np.testing.assert_allclose(outs[0][-2], outs[1][-2], rtol=1e-12)      # tol
+    assert np.all(np.abs(outs[0][0] - outs[1][0]) <= outs[0][-2] + outs[1][-2])
+    np.testing.assert_array_equal(outs[0][0], sol.value)
+
+
 def test_compiled_dual_iterations_and_certificate_are_independent_of_the_closed_form(rng):
     """Many terms within eps of the top (a long Newton climb): still few iterations,
     and a value certified by the dual, not equal to the closed form bit for bit."""

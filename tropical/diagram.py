@@ -644,7 +644,7 @@ def _highs_sample(P, N, highs_points):
     """Indices of the points whose eps = 0 LP HiGHS solves (evenly spaced)."""
     n = highs_points
     if n is None:
-        n = P if P * N <= 2e6 else max(16, int(2e6 // N))
+        n = P if P * N <= 1e6 else max(16, int(1e6 // N))
     n = min(n, P)
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
@@ -725,19 +725,6 @@ def _l1(A, B):
     out = np.empty(A.shape[0])
     row_kernel("gibbs_l1_rows", A.size)(np.ascontiguousarray(A), np.ascontiguousarray(B), out)
     return out
-
-
-def _refined(Zs, eps):
-    """``eps log(k + (N-k) exp(-gap/eps))`` per row of exponents ``Zs`` (max sense)."""
-    N = Zs.shape[-1]
-    m = Zs.max(axis=-1)
-    k = (Zs == m[:, None]).sum(axis=-1)
-    below = np.where(Zs < m[:, None], Zs, -np.inf).max(axis=-1)
-    if eps == 0:
-        return np.zeros(len(Zs))
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        rest = np.where(np.isfinite(below), (N - k) * np.exp(-(m - below) / eps), 0.0)
-    return eps * np.log(k + rest)
 
 
 def _entropy(pi):
@@ -834,7 +821,7 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
         (evenly spaced through ``x``) and by the one-pivot simplex method
         with the same exact dual certificate at the others (see
         :meth:`tropical.views.convex.EntropicLP.solve`). Default: every
-        point while ``P * N <= 2e6``, else ``max(16, 2e6 // N)`` points.
+        point while ``P * N <= 1e6``, else ``max(16, 1e6 // N)`` points.
         ``info["lp_eps0"]`` says how many each.
     fit_below : float
         The rates are fitted on the eps values ``<= fit_below`` (at least 3).

@@ -28,9 +28,11 @@ Algorithms and certificates
     normalised, is a feasible ``pi`` whose objective ``P(pi) = <pi, a> +
     eps*H(pi)`` (evaluated directly, one logarithm of the computed ``pi_j``
     per term) bounds it from below. ``D`` is minimised by Newton's method in
-    ``lam``, one point per row in the compiled kernel
-    ``entropic_dual_rows`` (:mod:`tropical.kernels.views`; numpy twin in
-    :mod:`tropical.kernels.reference`), started at ``max(a) - eps``: ``D'`` is
+    ``lam``, one point at a time in the compiled kernel
+    ``entropic_dual_points`` (:mod:`tropical.kernels.views`, which also forms
+    ``a = W x + b`` and its rounding scale per point; numpy twin in
+    :mod:`tropical.kernels.reference`), started at ``max(a) - eps`` or at a
+    larger counted lower bound of the minimiser: ``D'`` is
     concave and increasing, so the iterates increase monotonically to the
     minimiser without line search, and ``log sum exp`` of the dual iterate
     converges quadratically (about ``log N + 5`` iterations, each ``O(N)``:
@@ -52,8 +54,8 @@ Algorithms and certificates
     itself from the vertex ``e_1``, Dantzig's rule (enter the term of largest
     reduced cost ``a_k - a_1``), which on the simplex reaches an optimal
     vertex after one pivot (a second where rounded reduced costs tie),
-    certified by the same exact dual check (``O(N)`` per point). ``face`` is the optimal face: the terms of zero
-    reduced cost.
+    certified by the same exact dual check (``O(N)`` per point). ``face`` is
+    the optimal face: the terms of zero reduced cost.
 ``eps = 0``, conjugate
     ``min { -<pi, b> : pi in simplex, W^T pi = y }`` (the lower-hull value) is
     solved by HiGHS, then re-solved exactly in rational arithmetic on the
@@ -382,22 +384,21 @@ class EntropicLP(AffineFamily):
         X = self._points(x)
         lead = X.shape[:-1]
         X2 = np.ascontiguousarray(X.reshape(-1, self.d))
-        A = X2 @ self._W.T + self._b
-        # rounding of a = W x + b: the optimum is 1-Lipschitz in max-norm of a;
-        # the scale max_j (|w_j|.|x| + |b_j|) in one compiled pass
-        mag_max = np.zeros(X2.shape[0])
-        if A.shape[0]:
-            row_kernel("affine_scale_rows", A.size)(X2, np.ascontiguousarray(self._W.T), self._b,
-                                                    mag_max)
-        err_a = (self.d + 2) * _U * mag_max * (1 + 1e-6)
-        scale = mag_max + self._eps * max(1.0, math.log(self.N))
-        tol = rtol * scale
         if self._eps > 0:
-            out = _newton_dual(A, self._eps, tol, err_a, max_iter)
-        elif method == "highs":
-            out = _lp_highs(A, err_a)
+            out = _newton_dual_points(X2, self._W, self._b, self._eps, rtol, max_iter)
+            tol = out[-1]
+            out = out[:-1]
         else:
-            out = _lp_pivot(A, err_a)
+            A = X2 @ self._W.T + self._b
+            # rounding of a = W x + b: the optimum is 1-Lipschitz in max-norm of a;
+            # the scale max_j (|w_j|.|x| + |b_j|) in one compiled pass
+            mag_max = np.zeros(X2.shape[0])
+            if A.shape[0]:
+                row_kernel("affine_scale_rows", A.size)(X2, np.ascontiguousarray(self._W.T),
+                                                        self._b, mag_max)
+            err_a = (self.d + 2) * _U * mag_max * (1 + 1e-6)
+            tol = rtol * mag_max
+            out = _lp_highs(A, err_a) if method == "highs" else _lp_pivot(A, err_a)
         value, pi, lower, upper, its, face, ent = out
         sol = LPSolution(value.reshape(lead)[()], pi.reshape(lead + (self.N,)),
                          lower.reshape(lead)[()], upper.reshape(lead)[()], tol.reshape(lead)[()],
@@ -580,23 +581,21 @@ class EntropicLP(AffineFamily):
 # ---------------------------------------------------------------------------
 # eps > 0: Newton on the one-dimensional Lagrangian dual
 # ---------------------------------------------------------------------------
-def _newton_dual(A, eps, tol, err_a, max_iter):
-    """Certified Newton on ``D(lam) = lam + eps*sum exp((a - lam)/eps - 1)`` (rows of ``A``).
+def _newton_dual_points(X, W, b, eps, rtol, max_iter):
+    """The certified Newton iteration at points ``X`` (kernel ``entropic_dual_points``).
 
-    The kernel ``entropic_dual_rows`` (module docstring). Returns value, pi,
-    lower, upper, iterations, None, entropy.
+    ``a = W x + b`` and its rounding scale are formed per point inside the
+    kernel. Returns value, pi, lower, upper, iterations, None, entropy, tol.
     """
-    A = np.ascontiguousarray(A, dtype=np.float64)
-    P, N = A.shape
-    value, lower, upper, ent = (np.empty(P) for _ in range(4))
+    P, N = X.shape[0], W.shape[0]
+    value, lower, upper, ent, tol, err_a = (np.empty(P) for _ in range(6))
     pi = np.empty((P, N))
     its = np.zeros(P, dtype=np.int64)
     if P:
-        row_kernel("entropic_dual_rows", A.size)(
-            A, float(eps), np.ascontiguousarray(tol, np.float64),
-            np.ascontiguousarray(err_a, np.float64), int(max_iter), value, pi, lower, upper,
-            its, ent)
-    return value, pi, lower, upper, its, None, ent
+        row_kernel("entropic_dual_points", P * N)(
+            X, np.ascontiguousarray(W.T), b, float(eps), float(rtol), int(max_iter), value, pi,
+            lower, upper, its, ent, tol, err_a)
+    return value, pi, lower, upper, its, None, ent, tol
 
 
 # ---------------------------------------------------------------------------
