@@ -54,4 +54,5 @@ KERNEL_NAMES = {
     "entropic_dual_rows": "views",
     "gibbs_l1_rows": "views",
     "affine_scale_rows": "views",
+    "entropic_dual_points": "views",
 }

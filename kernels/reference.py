@@ -38,6 +38,7 @@ __all__ = [
     "entropic_dual_rows",
     "gibbs_l1_rows",
     "affine_scale_rows",
+    "entropic_dual_points",
 ]
 
 _ROW_BLOCK = 64
@@ -562,3 +563,15 @@ def exp_term_array(x, out):
 def affine_scale_rows(X, WT, b, magmax):
     """magmax[i] = max_j (|b_j| + sum_k |X[i, k]| |WT[k, j]|)."""
     magmax[:] = (np.abs(X) @ np.abs(WT) + np.abs(b)).max(axis=1) if WT.shape[1] else 0.0
+
+
+def entropic_dual_points(X, WT, b, eps, rtol, max_iter, value, pi, lower, upper, its, ent,
+                         tol, err_a):
+    """entropic_dual_rows at a = X WT + b, with tol and err_a from the rounding scale of a."""
+    N = WT.shape[1]
+    A = X @ WT + b
+    mag = np.empty(X.shape[0])
+    affine_scale_rows(X, WT, b, mag)
+    tol[:] = rtol * (mag + eps * max(1.0, np.log(N)))
+    err_a[:] = (X.shape[1] + 2) * 2.0 ** -53 * mag * (1 + 1e-6)
+    entropic_dual_rows(A, eps, tol, err_a, max_iter, value, pi, lower, upper, its, ent)
