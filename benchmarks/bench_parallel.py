@@ -230,8 +230,8 @@ def bench_sweep(npoints, repeats=2):
         cluster.close()
     agree = oks["serial"] == oks["serial, 1 thread"] == oks["sweep, serial"] == \
         oks["sweep, cluster"]
-    return dict(startup=startup, serial=serial, serial1=serial1, local=local, dist=dist, load=f"{la0} -> {la1}",
-                agree=agree, all_ok=all(oks["serial"]), npoints=npoints,
+    return dict(startup=startup, serial=serial, serial1=serial1, local=local, dist=dist,
+                load=f"{la0} -> {la1}", agree=agree, all_ok=all(oks["serial"]), npoints=npoints,
                 version=tropical.__version__)
 
 

@@ -691,7 +691,8 @@ def _grid_points(grid):
             values.append(vals)
         return [dict(zip(names, combo)) for combo in itertools.product(*values)]
     if isinstance(grid, (str, bytes)) or not hasattr(grid, "__iter__"):
-        raise TypeError(f"grid must be a list of dicts or a dict of lists, got {type(grid).__name__}")
+        raise TypeError(f"grid must be a list of dicts or a dict of lists, got "
+                        f"{type(grid).__name__}")
     points = list(grid)
     if not points:
         raise ValueError("grid is empty: no points to run")
@@ -1007,7 +1008,8 @@ def _check_splits(splits, d):
     try:
         seq = tuple(splits)
     except TypeError:
-        raise TypeError(f"splits must be an int or a sequence of {d} ints, got {splits!r}") from None
+        raise TypeError(f"splits must be an int or a sequence of {d} ints, "
+                        f"got {splits!r}") from None
     if len(seq) != d:
         raise ValueError(f"splits must have one entry per input ({d}), got {len(seq)}: {seq!r}")
     return tuple(check_int(v, "splits entry", minimum=1) for v in seq)
@@ -1135,7 +1137,8 @@ def regions(net, box, client=None, *, splits=None, method="auto", progress=None)
     >>> net = Network.from_weights([(rng.normal(size=(6, 2)), rng.normal(size=6)),
     ...                             (rng.normal(size=(1, 6)), np.zeros(1))])
     >>> R = regions(net, 2.0, splits=3)
-    >>> R.method, len(R) == len(regions_here(net, 2.0)), R.counts() == regions_here(net, 2.0).counts()
+    >>> S = regions_here(net, 2.0)                    # one enumeration of the whole box
+    >>> R.method, len(R) == len(S), R.counts() == S.counts()
     ('split-2d (9 sub-boxes)', True, True)
     """
     from . import regions as regmod
