@@ -201,6 +201,35 @@ def main(argv=None):
               f"speed-up {tot_n / tot_t:.1f}x; CPU time of the process: tropical {cpu_t:.2f} s, "
               f"numpy {cpu_n:.2f} s, speed-up {cpu_n / cpu_t:.1f}x (target >= 10x). Load "
               f"average after the timed runs: {_load()}.", ""]
+    # larger problems: numpy's M x N temporaries leave the caches
+    big = ((2, 512, 8192), (4, 512, 8192), (4, 1024, 16384)) if not args.quick else \
+        ((4, 256, 4096),)
+    big_iters = 100 if not args.quick else 20
+    lines += ["## Larger problems", "",
+              f"Same comparison, {big_iters} Adam iterations, sizes where the numpy "
+              "temporaries (M x N float64, several of them) no longer fit in the caches.", "",
+              "| d | N | M | tropical CPU (s) | numpy CPU (s) | speed-up (CPU) | speed-up (wall) "
+              "| ns/term tropical | ns/term numpy | max rel. diff |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for d, N, M in big:
+        X = rng.uniform(-2, 2, (M, d))
+        y = np.linalg.norm(X, axis=1)
+        eps = float(N) ** (-1.0 / d)
+        W0, b0 = _initial_layer(X, y, N, eps, "supporting", np.random.default_rng(0))
+        init = LSELayer(W0, b0, eps)
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = fit(X, y, init=init, method="adam", iterations=big_iters, lr=lr)
+        tt, ct = time.perf_counter() - t0, time.process_time() - c0
+        t0, c0 = time.perf_counter(), time.process_time()
+        npo = numpy_adam(X, y, W0, b0, eps, big_iters, lr)
+        tn, cn = time.perf_counter() - t0, time.process_time() - c0
+        h1, h2 = res.loss_history, npo[2]
+        rel = float(np.max(np.abs(h1 - h2) / np.maximum(np.abs(h2), 1e-300)))
+        per = 1e9 / (big_iters * M * N)
+        lines.append(f"| {d} | {N} | {M} | {ct:.3f} | {cn:.3f} | {cn / ct:.1f}x | {tn / tt:.1f}x "
+                     f"| {ct * per:.2f} | {cn * per:.2f} | {rel:.1e} |")
+        print(lines[-1], flush=True)
+    lines += ["", f"Load average after these runs: {_load()}.", ""]
     # exponents from the timed runs
     from scipy.stats import t as student
 
@@ -230,6 +259,27 @@ def main(argv=None):
                      f"[{mlo:.3f}, {mhi:.3f}] |")
         print(lines[-1], flush=True)
     lines += ["", f"(scaling_experiment runs: {time.perf_counter() - t0:.1f} s.)", ""]
+    lines += ["## Reading the numbers", "",
+              "* Same algorithm: both implementations run standard full-batch Adam from the "
+              "same layer; their loss histories agree to the relative difference shown (the "
+              "only difference is the summation order inside the loss and gradient).",
+              "* Speed: the fused kernel makes one pass over the samples per iteration (four "
+              "samples per pass over the terms, no M x N array), and the whole Adam loop runs "
+              "in Numba; numpy makes about ten passes over M x N temporaries per iteration. "
+              "The gap grows with M*N: at the scaling-experiment sizes (M*N up to 1M terms, "
+              "numpy's temporaries still in the caches) it is below the 10x target, on the "
+              "larger problems it is above; for tiny layers (N <= 16) both implementations "
+              "pay mostly fixed per-sample and per-call costs. The CPU-time ratio is the one "
+              "to trust on a shared machine (wall time includes the time other processes "
+              "held the core).",
+              "* Exponents (see docs/fit.md, 'What the exponent measures'): with eps = "
+              "N^(-1/d) the temperature sets an error floor of order eps = N^(-1/d) near the "
+              "kink of ||x|| at 0 (and, for d >= 2, everywhere), far above what N affine "
+              "pieces could reach at eps = 0. For d = 1 the smoothing error is confined to a "
+              "window of width eps: max error ~ N^(-1), RMS ~ N^(-3/2). For d = 4 a fixed "
+              "Adam budget stops far from the best layer at large N (compare the final "
+              "losses): the exponent there measures the optimiser, not the model class.",
+              ""]
     text = "\n".join(lines) + "\n"
     if args.out:
         with open(args.out, "w") as f:

@@ -397,6 +397,7 @@ def test_quadrature_layer_within_its_bound(d, h, eps):
     gap = q.layer(x) - F
     inside = np.isfinite(lo)
     assert inside.sum() > 100
+    # 1e-12: rounding of layer(x) and F(x), values of size <= 10 (a few hundred ulps)
     assert np.all(gap[inside] >= lo[inside] - 1e-12) and np.all(gap <= hi + 1e-12)
     assert np.all(hi == eps * math.log(q.layer.N))
 
@@ -594,6 +595,22 @@ def test_import_loads_nothing_heavy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_fit_runs_on_the_numpy_twins():
+    """TROPICAL_JIT=0: fit (both methods) runs on the plain-numpy twins of the kernels."""
+    code = ("import numpy as np; from tropical.fit import fit; "
+            "X = np.linspace(-1, 1, 40)[:, None]; y = np.abs(X[:, 0]); "
+            "a = fit(X, y, 2, 0.1, iterations=30, lr=0.05, seed=0); "
+            "b = fit(X, y, 2, 0.1, method='lbfgs', iterations=30, seed=0); "
+            "import sys; print(a.loss < a.loss_history[0], b.loss < b.loss_history[0], "
+            "'numba' in sys.modules)")
+    import os
+
+    env = dict(os.environ, TROPICAL_JIT="0")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env).stdout.strip()
+    assert out == "True True False"
 
 
 def test_registry_and_twin():
