@@ -812,7 +812,7 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
     chunk : int, optional
         Points per block: the three views' Gibbs weights of one block
         (``3 * chunk * N`` floats) are the largest arrays. Default:
-        ``2**21 // N`` clipped to ``[16, 1024]`` (16 MiB per array). The
+        ``2**22 // N`` clipped to ``[16, 1024]`` (32 MiB per array). The
         views compute row by row (the compiled kernels exactly so), so the
         report depends on it only through the rounding of BLAS products
         ``X @ W.T`` of different block shapes.
@@ -873,7 +873,7 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
         raise ValueError("eps: give at least one temperature > 0 (eps = 0 is always checked)")
     N, d = layer.N, layer.d
     if chunk is None:
-        chunk = int(min(1024, max(16, 2 ** 21 // N)))
+        chunk = int(min(1024, max(16, 2 ** 22 // N)))
     chunk = check_int(chunk, "chunk", minimum=1)
     if highs_points is not None:
         highs_points = check_int(highs_points, "highs_points", minimum=0)
