@@ -413,8 +413,6 @@ def entropy_derivatives(W, b, X, eps, order, H, G, Hs, T3, Ge, He):
     T3[:] = (-2 * R3 - R4 + Cv) / eps**3
 
 
-lse_fit_loss_grad_serial = lse_fit_loss_grad
-
 
 def lse_fit_adam(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
                  bestW, bestb, best, history, f, gW, gb):
