@@ -413,7 +413,6 @@ def entropy_derivatives(W, b, X, eps, order, H, G, Hs, T3, Ge, He):
     T3[:] = (-2 * R3 - R4 + Cv) / eps**3
 
 
-
 def lse_fit_adam(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
                  bestW, bestb, best, history, f, gW, gb):
     """Twin of :func:`tropical.kernels.fit.lse_fit_adam`: the same Adam loop in numpy."""
