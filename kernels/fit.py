@@ -22,23 +22,22 @@ Installed as ``tropical.kernels.fit``. Two kernels (and a serial variant):
 How it runs. The samples are cut into at most ``_NBLOCK`` contiguous blocks
 (the number depends on ``M`` only, never on the thread count, so the result is
 bitwise the same for every ``NUMBA_NUM_THREADS``); ``prange`` runs the blocks.
-Each block keeps its own gradient accumulator of ``(d + 1) * N`` float64 and
-two row buffers of ``N`` (the pre-activations ``z`` and the terms
-``exp((z_j - m)/eps)``); per sample it computes ``z = W x + b`` (vectorised
-over ``j``, with ``W`` transposed once to ``(d, N)``, four samples per pass over
-``W``), the exact maximum ``m``,
-the terms (each in ``[0, 1]``, the largest exactly ``1``, so their sum ``s``
-lies in ``[1, N]``: no overflow or underflow for any ``eps > 0``),
-``f = m + eps*log(s)``, and adds ``(r/s) * term_j * (x_i, 1)`` to the block's
-accumulator (four samples per pass over it). The blocks' accumulators are summed at the end (in block
-order) and divided by ``M``. ``lse_fit_loss_grad_serial`` runs the same
-blocks in the same order on the calling thread (bitwise the same result), for
-problems too small to pay for waking the thread pool. Nothing of size
-``M x N`` is ever stored: memory is ``O(_NBLOCK * (d + 1) * N)``,
-independent of ``M``. ``N`` is padded to a multiple of 8 (the float64 lanes of
-a 512-bit vector) by terms with ``w = 0`` and ``b = -inf``, whose terms are
-exactly 0: every loop over ``j`` then runs vector code, which matters for
-small ``N``.
+Each block keeps its own gradient accumulator of ``(d + 1) x N`` float64 and
+row buffers of ``4 x N`` (pre-activations and terms). Samples go in groups of
+four; for each group: ``z = W x + b`` (``W`` transposed once to ``(d, N)``,
+one pass over ``j`` for four rows of ``W`` and four samples), the exact maxima
+``m``, the terms ``exp((z_j - m)/eps)`` (each in ``[0, 1]``, the largest
+exactly ``1``, so their sum ``s`` lies in ``[1, N]``: no overflow or underflow
+for any ``eps > 0``), ``f = m + eps*log(s)``, and ``(r/s) * term_j * (x, 1)``
+added to the accumulator; every pass over ``j`` serves the four samples. The
+blocks' accumulators are summed at the end (in block order) and divided by
+``M``. ``lse_fit_loss_grad_serial`` runs the same blocks in the same order on
+the calling thread (bitwise the same result), for problems too small to pay
+for waking the thread pool. Nothing of size ``M x N`` is ever stored: memory
+is ``O(_NBLOCK * (d + 1) * N)``, independent of ``M``. ``N`` is padded to a
+multiple of 8 (the float64 lanes of a 512-bit vector) by terms with ``w = 0``
+and ``b = -inf``, whose terms are exactly 0: every loop over ``j`` then runs
+vector code, which matters for small ``N``.
 
 The exp is the branch-free polynomial of :mod:`tropical.kernels.lse`
 (``_exp_term``: at most 0.943 ulp, flushes results below ``exp(-708)`` to 0,
@@ -122,7 +121,8 @@ def _maxnum(typingctx, a, b):
         x = context.cast(builder, args[0], a, types.float64)
         y = context.cast(builder, args[1], b, types.float64)
         dbl = ir.DoubleType()
-        fn = builder.module.declare_intrinsic("llvm.maxnum", [dbl], ir.FunctionType(dbl, [dbl, dbl]))
+        fn = builder.module.declare_intrinsic("llvm.maxnum", [dbl],
+                                              ir.FunctionType(dbl, [dbl, dbl]))
         return builder.call(fn, [x, y])
 
     return sig, codegen

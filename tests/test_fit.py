@@ -23,7 +23,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import tropical
 from tropical import fit as tfit
 from tropical.fit import (FitResult, QuadratureLayer, ScalingResult, fit, quadrature_layer,
                           scaling_experiment)
