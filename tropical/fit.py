@@ -9,7 +9,8 @@ that approximates a function, and a way of measuring how fast they get there:
   (implemented here) or L-BFGS (``scipy.optimize.minimize``,
   ``method="L-BFGS-B"``). Loss and gradient come from one fused Numba kernel
   (:mod:`tropical.kernels.fit`): one pass over the samples, threads over
-  blocks of samples, no ``M x N`` array. Returns a :class:`FitResult`.
+  blocks of samples, no ``M x N`` array; the Adam loop itself runs in Numba,
+  a chunk of iterations per call. Returns a :class:`FitResult`.
 * :func:`quadrature_layer` -- no training: sample continuous initial data
   ``g`` of the viscous Hamilton-Jacobi equation on a grid (or at given
   points) with :meth:`tropical.HopfCole.from_initial_data` and read off the
