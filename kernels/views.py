@@ -11,7 +11,8 @@ are those of the numpy twins of the same name in
     ``gibbs`` (skipped when ``gibbs`` has no rows), their entropy ``ent``,
     and the eps-independent statistics of ``z``: ``zmax[i] = max_j z_j``, the
     number ``nmax[i]`` of ``j`` attaining it (a float) and the largest value
-    below it, ``second[i]`` (``-inf`` if none).
+    below it, ``second[i]`` (``-inf`` if none); ``nmax`` and ``second`` are
+    skipped (one pass less) when they have no rows.
 ``hopf_cole_rows(X, yT, g, t, eps, u, amin, nmin, second, ent, gibbs, grad, ez2, var)``
     the PDE view: ``a_j = g_j + |x - y_j|^2/(4t)`` with the squared distance
     summed directly, ``sum_k (x_k - y_jk)^2`` (no ``|x|^2 - 2 x.y + |y|^2``
@@ -19,7 +20,7 @@ are those of the numpy twins of the same name in
     -eps*log sum_j exp(-a_j/eps)`` (``eps = 0``: ``min_j a_j``), the Gibbs
     weights ``softmax(-a/eps)``, their entropy, ``amin``/``nmin``/``second``
     (smallest ``a_j``, its multiplicity, the next larger value, ``+inf`` if
-    none) and, when ``grad`` has rows, ``grad[i] = E_pi z``, ``ez2[i] =
+    none; the last two skipped when they have no rows) and, when ``grad`` has rows, ``grad[i] = E_pi z``, ``ez2[i] =
     E_pi |z|^2`` and ``var[i] = E_pi |z - E z|^2`` (centred) for
     ``z_j = (x - y_j)/(2t)``.
 ``entropic_dual_rows(A, eps, tol, err_a, max_iter, value, pi, lower, upper, its, ent)``
@@ -35,6 +36,8 @@ are those of the numpy twins of the same name in
     (no ``(P, N)`` matrix besides ``pi``).
 ``gibbs_l1_rows(A, B, out)``
     ``out[i] = sum_j |A[i, j] - B[i, j]|``.
+``gibbs_l1_pair_rows(A, B, C, ab, bc)``
+    both ``sum_j |A - B|`` and ``sum_j |B - C|`` per row, ``B`` read once.
 ``affine_scale_rows(X, WT, b, magmax)``
     ``magmax[i] = max_j (|b_j| + sum_k |X[i, k]| |WT[k, j]|)``, the scale of
     the rounding of the convex view's ``a = W x + b``.
@@ -83,7 +86,7 @@ from numba.core import types  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
 __all__ = ["lse_layer_rows", "hopf_cole_rows", "entropic_dual_rows", "gibbs_l1_rows",
-           "entropic_dual_points", "affine_scale_rows", "log_pos_array", "exp_term_array"]
+           "gibbs_l1_pair_rows", "entropic_dual_points", "affine_scale_rows", "log_pos_array", "exp_term_array"]
 
 _INF = math.inf
 _U = 2.0 ** -53
@@ -305,9 +308,18 @@ def _weighted_gap(z, e, n, m, eps):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _gibbs_from_scores(z, n, eps, e, out_row, want):
-    """Max-sense LSE of scores z: (value, max, count, second, entropy); Gibbs into out_row."""
-    m, cnt, sec = _top_stats(z, n)
+def _gibbs_from_scores(z, n, eps, e, out_row, want, stats):
+    """Max-sense LSE of scores z: (value, max, count, second, entropy); Gibbs into out_row.
+
+    Without ``stats`` (and eps > 0) count and second are not computed (returned as 0, -inf).
+    """
+    if stats or eps == 0.0:
+        m, cnt, sec = _top_stats(z, n)
+    else:
+        m = -_INF
+        for j in range(n):
+            m = _maxnum(m, z[j])
+        cnt, sec = 0.0, -_INF
     if eps == 0.0:
         if want:
             w = 1.0 / cnt
@@ -332,6 +344,7 @@ def lse_layer_rows(X, WT, b, eps, f, zmax, nmax, second, ent, gibbs):
     P, d = X.shape
     n = WT.shape[1]
     want = gibbs.shape[0] > 0
+    stats = nmax.shape[0] > 0
     nblocks = (P + _RB - 1) // _RB
     for blk in prange(nblocks):
         z = np.empty(n, np.float64)
@@ -345,11 +358,12 @@ def lse_layer_rows(X, WT, b, eps, f, zmax, nmax, second, ent, gibbs):
                 for j in range(n):
                     z[j] += xk * wk[j]
             row = gibbs[i] if want else e
-            v, m, cnt, sec, h = _gibbs_from_scores(z, n, eps, e, row, want)
+            v, m, cnt, sec, h = _gibbs_from_scores(z, n, eps, e, row, want, stats)
             f[i] = v
             zmax[i] = m
-            nmax[i] = cnt
-            second[i] = sec
+            if stats:
+                nmax[i] = cnt
+                second[i] = sec
             ent[i] = h
 
 
@@ -360,6 +374,7 @@ def hopf_cole_rows(X, yT, g, t, eps, u, amin, nmin, second, ent, gibbs, grad, ez
     n = yT.shape[1]
     want = gibbs.shape[0] > 0
     deriv = grad.shape[0] > 0
+    stats = nmin.shape[0] > 0
     four_t = 4.0 * t
     two_t = 2.0 * t
     nblocks = (P + _RB - 1) // _RB
@@ -380,11 +395,12 @@ def hopf_cole_rows(X, yT, g, t, eps, u, amin, nmin, second, ent, gibbs, grad, ez
             for j in range(n):
                 z[j] = -(g[j] + sq[j] / four_t)
             row = gibbs[i] if want else pw
-            v, m, cnt, sec, h = _gibbs_from_scores(z, n, eps, e, row, want or deriv)
+            v, m, cnt, sec, h = _gibbs_from_scores(z, n, eps, e, row, want or deriv, stats)
             u[i] = -v
             amin[i] = -m
-            nmin[i] = cnt
-            second[i] = -sec
+            if stats:
+                nmin[i] = cnt
+                second[i] = -sec
             ent[i] = h
             if deriv:
                 _moments(X[i], yT, sq, row, n, d, two_t, grad[i], ez2, var, i, pw)
@@ -412,6 +428,21 @@ def _moments(x, yT, sq, p, n, d, two_t, gout, ez2, var, i, tmp):
             vk += p[j] * (c * c)
         v += vk
     var[i] = v
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_REASSOC, error_model="numpy")
+def gibbs_l1_pair_rows(A, B, C, ab, bc):
+    """ab[i] = sum_j |A[i, j] - B[i, j]|, bc[i] = sum_j |B[i, j] - C[i, j]| (B read once)."""
+    P, n = A.shape
+    for i in prange(P):
+        s1 = 0.0
+        s2 = 0.0
+        for j in range(n):
+            bij = B[i, j]
+            s1 += abs(A[i, j] - bij)
+            s2 += abs(bij - C[i, j])
+        ab[i] = s1
+        bc[i] = s2
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_REASSOC, error_model="numpy")

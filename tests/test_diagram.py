@@ -392,3 +392,16 @@ def test_doctests():
 
     res = doctest.testmod(dg)
     assert res.failed == 0 and res.attempted > 0
+
+
+def test_gibbs_l1_kernels_equal_numpy(rng):
+    from tropical.kernels import reference, views
+
+    A, B, C = (rng.dirichlet(np.ones(50), size=7) for _ in range(3))
+    for mod in (views, reference):
+        ab, bc, one = np.empty(7), np.empty(7), np.empty(7)
+        mod.gibbs_l1_pair_rows(A, B, C, ab, bc)
+        mod.gibbs_l1_rows(A, B, one)
+        np.testing.assert_allclose(ab, np.abs(A - B).sum(1), rtol=1e-14)
+        np.testing.assert_allclose(bc, np.abs(B - C).sum(1), rtol=1e-14)
+        np.testing.assert_allclose(one, ab, rtol=1e-14)

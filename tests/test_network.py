@@ -242,3 +242,12 @@ def test_doctests():
 
     res = doctest.testmod(mod)
     assert res.failed == 0 and res.attempted > 0
+
+
+def test_evaluate_without_stats(rng):
+    layer = LSELayer(rng.normal(size=(300, 3)), rng.normal(size=300), 0.2)
+    X = rng.normal(size=(120, 3))      # 36000 pairs: the compiled kernel
+    full, lean = layer.evaluate(X), layer.evaluate(X, stats=False)
+    assert lean.multiplicity is None and lean.second is None
+    for name in ("value", "gibbs", "entropy", "top"):
+        np.testing.assert_array_equal(getattr(lean, name), getattr(full, name))

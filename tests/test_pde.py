@@ -603,3 +603,12 @@ def test_doctests():
 
     res = doctest.testmod(mod)
     assert res.failed == 0 and res.attempted > 0
+
+
+def test_evaluate_without_stats(rng):
+    hc = _model(rng, 300, 3, 0.2)
+    x = rng.normal(size=(120, 3))
+    full, lean = hc.evaluate(x, 0.5), hc.evaluate(x, 0.5, stats=False)
+    assert lean.multiplicity is None and lean.second is None
+    for name in ("u", "hopf_lax", "gibbs", "entropy"):
+        np.testing.assert_array_equal(getattr(lean, name), getattr(full, name))

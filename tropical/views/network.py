@@ -62,9 +62,9 @@ class LayerEvaluation:
         m)/eps - log s``: no logarithm per term); ``log k`` at ``eps = 0``.
     top : ndarray, shape (...)
         ``max_j (w_j.x + b_j) = f_0(x)``.
-    multiplicity : ndarray of float, shape (...)
-        How many terms attain ``top``.
-    second : ndarray, shape (...)
+    multiplicity : ndarray of float, shape (...), or None
+        How many terms attain ``top`` (``None`` with ``stats=False``).
+    second : ndarray, shape (...), or None
         The largest pre-activation below ``top`` (``-inf`` if none).
     """
 
@@ -145,7 +145,7 @@ class LSELayer(AffineFamily):
         out = _ops.lse(self.preactivations(x), self._eps)
         return out
 
-    def evaluate(self, x, gibbs=True):
+    def evaluate(self, x, gibbs=True, stats=True):
         """Value, Gibbs weights, their entropy and the top pre-activations in one pass.
 
         One compiled pass per point (kernel ``lse_layer_rows``): the
@@ -160,6 +160,9 @@ class LSELayer(AffineFamily):
             Finite points.
         gibbs : bool, default True
             Also return the Gibbs weights (``(..., N)`` floats).
+        stats : bool, default True
+            Also return ``multiplicity`` and ``second`` (one pass more;
+            ``None`` otherwise).
 
         Returns
         -------
@@ -176,12 +179,15 @@ class LSELayer(AffineFamily):
         lead = X.shape[:-1]
         X2 = np.ascontiguousarray(X.reshape(-1, self.d))
         P, N = X2.shape[0], self.N
-        outs = [np.empty(P) for _ in range(5)]
+        Ps = P if stats else 0
+        outs = [np.empty(P), np.empty(P), np.empty(Ps), np.empty(Ps), np.empty(P)]
         G = np.empty((P if gibbs else 0, N))
         if P:
             row_kernel("lse_layer_rows", P * N)(X2, np.ascontiguousarray(self._W.T), self._b,
                                                 self._eps, *outs, G)
-        f, top, cnt, sec, ent = (o.reshape(lead)[()] for o in outs)
+        f, top, cnt, sec, ent = (o.reshape(lead)[()] if o.size == P else None for o in outs)
+        if not stats:
+            cnt = sec = None
         return LayerEvaluation(f, G.reshape(lead + (N,)) if gibbs else None, ent, top, cnt, sec)
 
     def gibbs(self, x) -> np.ndarray:

@@ -143,8 +143,8 @@ class HopfColeEvaluation:
     entropy : ndarray, shape (...)
         ``H(pi) = log s + sum_j pi_j (a_j - min a)/eps`` (no logarithm per
         term), ``log k`` at ``eps = 0``.
-    multiplicity : ndarray of float, shape (...)
-        How many ``j`` attain ``min_j a_j``.
+    multiplicity : ndarray of float, shape (...), or None
+        How many ``j`` attain ``min_j a_j`` (``None`` with ``stats=False``).
     second : ndarray, shape (...)
         The smallest ``a_j`` above the minimum (``+inf`` if none).
     grad_u, laplacian_u, u_t : ndarray or None
@@ -359,7 +359,7 @@ class HopfCole:
 
     __call__ = u
 
-    def evaluate(self, x, t, gibbs=True, derivatives=False):
+    def evaluate(self, x, t, gibbs=True, derivatives=False, stats=True):
         """``u``, the Hopf-Lax value, the Gibbs weights (and derivatives) in one pass.
 
         One compiled pass per point (kernel ``hopf_cole_rows``) from the
@@ -381,6 +381,9 @@ class HopfCole:
             Also return the Gibbs weights (``(..., N)`` floats).
         derivatives : bool, default False
             Also return ``grad_u``, ``laplacian_u`` and ``u_t``.
+        stats : bool, default True
+            Also return ``multiplicity`` and ``second`` (one pass more;
+            ``None`` otherwise).
 
         Returns
         -------
@@ -405,7 +408,8 @@ class HopfCole:
         d, N = self.d, self.N
         X2 = np.ascontiguousarray(X.reshape(-1, d))
         P = X2.shape[0]
-        outs = [np.empty(P) for _ in range(5)]
+        Ps = P if stats else 0
+        outs = [np.empty(P), np.empty(P), np.empty(Ps), np.empty(Ps), np.empty(P)]
         G = np.empty((P if gibbs else 0, N))
         Pd = P if derivatives else 0
         grad, ez2, var = np.empty((Pd, d)), np.empty(Pd), np.empty(Pd)
@@ -428,7 +432,8 @@ class HopfCole:
             extra = {"grad_u": grad.reshape(lead + (d,)), "laplacian_u": rs(lap),
                      "u_t": rs(ut)}
         return HopfColeEvaluation(rs(u), rs(amin), G.reshape(lead + (N,)) if gibbs else None,
-                                  rs(ent), rs(cnt), rs(sec), **extra)
+                                  rs(ent), rs(cnt) if stats else None,
+                                  rs(sec) if stats else None, **extra)
 
     def hopf_lax(self, x, t):
         """The ``eps = 0`` value ``min_j (g_j + |x - y_j|^2/(4t))`` (Hopf-Lax).
