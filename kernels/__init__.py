@@ -55,4 +55,5 @@ KERNEL_NAMES = {
     "gibbs_l1_rows": "views",
     "affine_scale_rows": "views",
     "entropic_dual_points": "views",
+    "gibbs_l1_pair_rows": "views",
 }

@@ -39,6 +39,7 @@ __all__ = [
     "gibbs_l1_rows",
     "affine_scale_rows",
     "entropic_dual_points",
+    "gibbs_l1_pair_rows",
 ]
 
 _ROW_BLOCK = 64
@@ -463,9 +464,12 @@ def _gibbs_rows_from_scores(Z, eps):
 
 
 def lse_layer_rows(X, WT, b, eps, f, zmax, nmax, second, ent, gibbs):
-    """Network view rows: z = X WT + b, f = LSE_eps(z), Gibbs weights, entropy, top stats."""
+    """Network view rows: z = X WT + b, f = LSE_eps(z), Gibbs weights, entropy, top stats
+    (nmax, second skipped when they have no rows)."""
     Z = X @ WT + b
-    f[:], zmax[:], nmax[:], second[:], ent[:], pi = _gibbs_rows_from_scores(Z, eps)
+    f[:], zmax[:], cnt, sec, ent[:], pi = _gibbs_rows_from_scores(Z, eps)
+    if nmax.shape[0]:
+        nmax[:], second[:] = cnt, sec
     if gibbs.shape[0]:
         gibbs[:] = pi
 
@@ -476,7 +480,9 @@ def hopf_cole_rows(X, yT, g, t, eps, u, amin, nmin, second, ent, gibbs, grad, ez
     sq = np.einsum("pkj,pkj->pj", D, D)
     A = g + sq / (4.0 * t)
     v, m, cnt, sec, h, pi = _gibbs_rows_from_scores(-A, eps)
-    u[:], amin[:], nmin[:], second[:], ent[:] = -v, -m, cnt, -sec, h
+    u[:], amin[:], ent[:] = -v, -m, h
+    if nmin.shape[0]:
+        nmin[:], second[:] = cnt, -sec
     if gibbs.shape[0]:
         gibbs[:] = pi
     if grad.shape[0]:
@@ -491,6 +497,12 @@ def hopf_cole_rows(X, yT, g, t, eps, u, amin, nmin, second, ent, gibbs, grad, ez
 def gibbs_l1_rows(A, B, out):
     """out[i] = sum_j |A[i, j] - B[i, j]|."""
     out[:] = np.abs(A - B).sum(axis=1)
+
+
+def gibbs_l1_pair_rows(A, B, C, ab, bc):
+    """ab = row sums of |A - B|, bc = row sums of |B - C|."""
+    ab[:] = np.abs(A - B).sum(axis=1)
+    bc[:] = np.abs(B - C).sum(axis=1)
 
 
 def entropic_dual_rows(A, eps, tol, err_a, max_iter, value, pi, lower, upper, its, ent):
