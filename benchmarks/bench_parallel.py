@@ -21,6 +21,9 @@ cores; ``--n 4096 --npoints 256`` for a quick run) writes
    ``NUMBA_NUM_THREADS=1`` per worker) against a serial loop (Numba's
    default threads), alternately, after a warm-up of each; the cluster's
    start-up time is reported separately.
+3. Threads per task: the out-of-core product at ``--thread-n`` (8192) with
+   Dask x Numba threads = cores x 1 and 1 x cores, run alternately
+   (``--thread-pairs`` runs each; 0 skips it).
 
 Files under /tmp are deleted afterwards. The load average is recorded
 before and after each part (the machine is shared).
@@ -151,6 +154,24 @@ def run_child(mode, adir, n, threads, env_threads):
     raise RuntimeError(f"{mode} run failed:\n{out.stdout}\n{out.stderr}")
 
 
+def bench_threads(n, pairs, tmp_root):
+    """Out-of-core runs alternating Dask x Numba threads = cores x 1 and 1 x cores."""
+    adir = tempfile.mkdtemp(prefix="tropical-bench-parallel-", dir=tmp_root)
+    cores = os.cpu_count() or 1
+    times = {f"{cores}x1": [], f"1x{cores}": []}
+    try:
+        write_inputs(adir, n, seed=1)
+        la0 = loadavg()
+        for _ in range(pairs):
+            for threads in times:
+                r = run_child("ooc", adir, n, threads, cores)
+                times[threads].append(r["seconds"])
+                print(threads, r, flush=True)
+    finally:
+        shutil.rmtree(adir, ignore_errors=True)
+    return times, f"{la0} -> {loadavg()}"
+
+
 def bench_product(n, tmp_root):
     adir = tempfile.mkdtemp(prefix="tropical-bench-parallel-", dir=tmp_root)
     rows = []
@@ -236,6 +257,12 @@ def bench_sweep(npoints, repeats=2):
 
 
 # ---------------------------------------------------------------------------
+def parallel_plan(n, workers):
+    from tropical.parallel import plan_chunks
+
+    return plan_chunks(n, n, n, np.float32, workers=workers)[0]
+
+
 def gib(x):
     return f"{x / 2**30:.2f}"
 
@@ -248,6 +275,9 @@ def main():
     ap.add_argument("--skip-product", action="store_true")
     ap.add_argument("--skip-sweep", action="store_true")
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--thread-pairs", type=int, default=3,
+                    help="alternating out-of-core runs per threads setting (0: skip)")
+    ap.add_argument("--thread-n", type=int, default=8192)
     args = ap.parse_args()
     lines = ["# tropical.parallel benchmark", "",
              f"Machine: {cpu_name()}, {os.cpu_count()} cores; {versions()}. "
@@ -287,6 +317,22 @@ def main():
                   f"{gib(ooc_peak)} GiB, {'below' if ooc_peak < size else 'NOT below'} the "
                   f"size of one input ({gib(size)} GiB); the in-memory run holds both inputs "
                   f"and the output.", ""]
+    if args.thread_pairs > 0:
+        times, load = bench_threads(args.thread_n, args.thread_pairs, args.tmp)
+        n = args.thread_n
+        lines += [f"## Threads per task: Dask threads x Numba threads, out-of-core {n} x {n} "
+                  f"float32", "",
+                  f"The same out-of-core product, the two settings run alternately "
+                  f"({args.thread_pairs} runs each, fresh processes; load average {load}).", "",
+                  "| Dask x Numba threads | blocks | seconds (in run order) | best | "
+                  "best / best of the other |", "|---|---|---|---|---|"]
+        (k1, t1), (k2, t2) = times.items()
+        for k, ts, other in ((k1, t1, t2), (k2, t2, t1)):
+            d = int(k.split("x")[0])
+            b = parallel_plan(n, d)
+            lines.append(f"| {k} | {b} | {', '.join(f'{v:.1f}' for v in ts)} | {min(ts):.1f} | "
+                         f"{min(ts) / min(other):.2f} |")
+        lines.append("")
     if not args.skip_sweep:
         s = bench_sweep(args.npoints)
         best = {k: min(s[k]) for k in ("serial", "serial1", "local", "dist")}
