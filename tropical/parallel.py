@@ -987,7 +987,10 @@ def _sweep_client(fn, points, client, retries, res, bar):
                 except Exception as exc:  # noqa: BLE001 - lost between finish and gather
                     res.failures[q] = _exc_text(exc)
             else:
-                exc = f.exception()
+                try:
+                    exc = f.exception()
+                except Exception as err:  # noqa: BLE001 - a cancelled future raises here
+                    exc = err
                 res.failures[q] = _exc_text(exc) if exc is not None else f"task {f.status}"
             f.release()
             bar.update(len(res.results), len(res.failures))
