@@ -593,7 +593,9 @@ def test_hopf_cole_kernel_equals_numpy_twin(rng):
         for a, c in zip(*outs):
             np.testing.assert_allclose(a, c, rtol=1e-11, atol=1e-12)
         ev = HopfCole(y, g, eps).evaluate(X, 0.9)
-        np.testing.assert_array_equal(ev.u, outs[0][0])
+        from tropical import _config
+
+        np.testing.assert_array_equal(ev.u, outs[0 if _config.jit_enabled() else 1][0])
 
 
 def test_doctests():
