@@ -64,11 +64,25 @@ def test_exp_copy_is_bitwise_the_lse_one():
     assert np.array_equal(a, b)
 
 
-@settings(max_examples=25)
-@given(M=st.integers(1, 70), N=st.integers(1, 12), d=st.integers(1, 4),
-       eps=st.sampled_from([1e-3, 0.05, 0.7, 30.0]), seed=st.integers(0, 2**32 - 1))
-def test_kernel_matches_numpy_twin(M, N, d, eps, seed):
-    """Same sums in another order: agreement to a rounding budget of (N + d + 8) u per term."""
+def test_log_copy_is_within_one_ulp():
+    """The branch-free log of the small-N path (x >= 1) against mpmath at 60 digits."""
+    rng = np.random.default_rng(1)
+    x = np.concatenate([1.0 + rng.exponential(3.0, 2000), rng.uniform(1.0, 1.0 + 1e-6, 300),
+                        rng.uniform(1.40, 1.43, 300), np.exp(rng.uniform(0.0, 700.0, 300)),
+                        [1.0, np.nextafter(1.0, 2.0), math.sqrt(2.0),
+                         np.nextafter(math.sqrt(2.0), 2), 2.0, 3.0, 2.0**31, 1e300,
+                         np.finfo(float).max]])
+    got = np.empty_like(x)
+    kfit._log_ge1_array(x, got)
+    assert got[len(x) - 9] == 0.0                       # log(1) = 0 exactly
+    with mpmath.workdps(60):
+        for v, g in zip(x, got):
+            want = mpmath.log(mpmath.mpf(float(v)))
+            if want != 0:
+                assert abs(mpmath.mpf(float(g)) - want) <= np.spacing(float(want)), v
+
+
+def _check_against_twin(M, N, d, eps, seed):
     rng = np.random.default_rng(seed)
     X, y, W, b = _problem(rng, M, N, d)
     want = _run(kref.lse_fit_loss_grad, X, y, W, b, eps)
@@ -90,6 +104,24 @@ def test_kernel_matches_numpy_twin(M, N, d, eps, seed):
     tol_g = (tol_f + (r.mean() + tol_f) * (budget + M * U)) * max(xs, 1.0) * 4
     assert np.abs(got[2] - want[2]).max() <= tol_g
     assert np.abs(got[3] - want[3]).max() <= tol_g
+
+
+@settings(max_examples=25)
+@given(M=st.integers(1, 70), N=st.integers(1, 12), d=st.integers(1, 4),
+       eps=st.sampled_from([1e-3, 0.05, 0.7, 30.0]), seed=st.integers(0, 2**32 - 1))
+def test_kernel_matches_numpy_twin(M, N, d, eps, seed):
+    """Same sums in another order: agreement to a rounding budget of (N + d + 8) u per term."""
+    _check_against_twin(M, N, d, eps, seed)
+
+
+@pytest.mark.parametrize("M, N, d, eps", [
+    (203, kfit._SAMPLE_LANES_BELOW - 1, 1, 0.05), (203, kfit._SAMPLE_LANES_BELOW - 1, 5, 0.7),
+    (150, kfit._SAMPLE_LANES_BELOW, 2, 1e-3), (97, kfit._SAMPLE_LANES_BELOW + 3, 3, 30.0),
+    (1100, 20, 4, 0.05), (40, 5, 9, 0.7)])
+def test_both_layouts_match_numpy_twin(M, N, d, eps):
+    """Both layouts of the kernel (samples in the lanes below _SAMPLE_LANES_BELOW terms,
+    terms in the lanes from there on), sub-blocks cut short, d padded: the same budget."""
+    _check_against_twin(M, N, d, eps, 11)
 
 
 def _mp_loss(X, y, W, b, eps):
@@ -177,6 +209,25 @@ def test_eps_zero_tie_gives_uniform_weights():
         assert loss == 0.25 * (0.25 + 2.25)
         assert gb[0] == gb[1] == 0.5 * 0.5 * (0.5 + 1.5) and gb[2] == 0.0
         assert gW[0, 0] == gW[1, 0] == 0.25 * (0.25 + 2.25) and gW[2, 0] == 0.0
+
+
+def test_eps_zero_tie_gives_uniform_weights_in_the_wide_layout():
+    """The same tie with N >= _SAMPLE_LANES_BELOW terms (terms in the vector lanes)."""
+    N = 2 + (1 << (kfit._SAMPLE_LANES_BELOW - 1).bit_length())   # N - 2: a power of 2
+    X = np.array([[0.5], [1.5], [-2.0], [-2.0]])
+    y = np.zeros(4)
+    W = np.full((N, 1), -1.0)
+    W[:2] = 1.0
+    b = np.full(N, -1.5)
+    b[:2] = 0.0
+    for k in (kfit.lse_fit_loss_grad_serial, kfit.lse_fit_loss_grad):
+        loss, f, gW, gb = _run(k, X, y, W, b, 0.0)
+        assert np.array_equal(f, [0.5, 1.5, 0.5, 0.5])
+        assert loss == 0.5 * (0.25 + 2.25 + 0.25 + 0.25) / 4
+        assert gb[0] == gb[1] == (0.5 * 0.5 + 0.5 * 1.5) / 4
+        assert np.all(gb[2:] == 2 * 0.5 / (N - 2) / 4)
+        assert gW[0, 0] == gW[1, 0] == (0.25 * 0.5 + 0.75 * 1.5) / 4
+        assert np.all(gW[2:, 0] == 2 * -2.0 * 0.5 / (N - 2) / 4)
 
 
 # ----------------------------------------------------------------------------- fit
