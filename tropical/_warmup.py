@@ -12,6 +12,16 @@ from .kernels import KERNEL_NAMES
 __all__ = ["warmup"]
 
 
+def _fit_args():
+    """``(X, y, W, b, eps, f, gW, gb)`` then Adam's state for the fit kernels (float64)."""
+    X = np.arange(6.0).reshape(3, 2) / 5
+    W, b = np.eye(2), np.zeros(2)
+    return (X, X[:, 0], W, b, 0.5, np.empty(3), np.empty((2, 2)), np.empty(2),
+            np.zeros((2, 2)), np.zeros((2, 2)), np.zeros(2), np.zeros(2), W.copy(), b.copy(),
+            np.array([np.inf, np.nan]), np.empty(1), np.empty(3), np.empty((2, 2)),
+            np.empty(2))
+
+
 def _calls(dtype):
     """One small call per kernel, exercising its compiled signature."""
     A = np.arange(12, dtype=dtype).reshape(3, 4) / 7
@@ -45,6 +55,10 @@ def _calls(dtype):
         "dag_max_reach": (np.array([0, 1, 1]), np.array([1]), np.array([0.0, 1.0])),
         "split_faces_2d": (np.array([[0, 0, 1.0], [1, 0, -1.0], [1, 1, -1.0], [0, 1, 1.0]]),
                            np.array([0, 4]), np.arange(4), np.array([1e-12])),
+        # fit kernels: float64 whatever ``dtype``
+        "lse_fit_loss_grad": _fit_args()[:8],
+        "lse_fit_loss_grad_serial": _fit_args()[:8],
+        "lse_fit_adam": _fit_args()[:5] + (0.01, 0, 1, 0.0, False) + _fit_args()[8:],
     }
 
 
