@@ -246,6 +246,13 @@ def upper_triangulation_2d(E, c, fallback_lp=False):
         result = _verify(P, A2, hull, tris, E)
         if result is not None:
             return result
+        # the repair starts from the clearly upward facets only: near-vertical ones
+        # fold over in projection; the fills put back what they covered, exactly
+        tris = _qhull_upper(E, c, options, min_z=1e-9)
+        tris = None if tris is None else _flip_to_upper(P, A2, tris, 2 * N + 50, E)
+        result = None if tris is None else _verify(P, A2, hull, tris, E)
+        if result is not None:
+            return result
     # all lifted points on one plane: qhull cannot build a 3-D hull
     p0, p1, p2 = hull[0], hull[1], hull[2]
     n = _normal(P[p0], P[p1], P[p2])
@@ -265,7 +272,210 @@ def upper_triangulation_2d(E, c, fallback_lp=False):
     return None
 
 
-def _qhull_upper(E, c, options):
+def _flip_to_upper(P, A2, tris, max_steps, E):
+    """Repair a proposed triangulation towards the upper hull, in exact arithmetic.
+
+    Floating-point hulls pick the wrong diagonal where lifted points are coplanar up
+    to rounding. Products of tropical polynomials are Minkowski sums, full of
+    parallelograms whose fourth corner is a rounded sum, so this is the common case,
+    not the rare one. Starting from qhull's proposal, exact moves are applied until
+    none applies: filling the region out to ``conv(a)`` (qhull drops a point lying
+    a rounding error outside a hull edge), a 2-2 flip of an interior edge across
+    which the surface is not concave (when the quadrilateral is convex), removal of
+    a degree-3 vertex lying below its neighbours' plane (3-1), and insertion of a
+    point lying above the surface (1-3, or 2-4 on an edge). Fills enlarge the
+    region and the other moves strictly raise the surface over it, so the loop
+    ends. Edges are rechecked from a work list (Lawson), so a repair costs time in
+    proportion to the moves it makes. The result is only a proposal:
+    :func:`_verify` decides. Returns ``None`` when stuck or out of steps.
+    """
+    N = len(P)
+    tri: dict[int, tuple[int, int, int]] = {}
+    edge: dict[tuple[int, int], int] = {}
+    out: list[set[int]] = [set() for _ in range(N)]
+    work: list[tuple[int, int]] = []
+    counter = [0]
+
+    class _Stuck(Exception):
+        pass
+
+    def add(t):
+        i, j, k = t
+        o = _orient2d(A2[i], A2[j], A2[k])
+        if o == 0:
+            return
+        if o < 0:
+            t = (i, k, j)
+        es = ((t[0], t[1]), (t[1], t[2]), (t[2], t[0]))
+        if any(e in edge for e in es):
+            raise _Stuck
+        tid = counter[0] = counter[0] + 1
+        tri[tid] = t
+        for e in es:
+            edge[e] = tid
+            out[e[0]].add(e[1])
+            work.append(e)
+
+    def remove(tid):
+        t = tri.pop(tid)
+        for e in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])):
+            del edge[e]
+            out[e[0]].discard(e[1])
+
+    def third(tid, u, v):
+        return next(q for q in tri[tid] if q != u and q != v)
+
+    def above(w, t):  # lifted point w strictly above the plane of triangle t
+        i, j, k = t
+        return _dot3(_sub3(P[w], P[i]), _normal(P[i], P[j], P[k])) > 0
+
+    # the hull edges each point lies on: a boundary edge is final iff u, v share one
+    hull = convex_hull_2d(A2)
+    H = len(hull)
+    on_hull: list[set[int]] = [set() for _ in range(N)]
+    for h in range(H):
+        a, b = A2[hull[h]], A2[hull[(h + 1) % H]]
+        for q in range(N):
+            if _orient2d(a, b, A2[q]) == 0:
+                on_hull[q].add(h)
+
+    def fits(t):
+        """A ccw triangle that overlaps no triangle: no edge taken, no vertex inside it."""
+        a, b, cc = t
+        if (a, b) in edge or (b, cc) in edge or (cc, a) in edge:
+            return False
+        for q in range(N):
+            if out[q] and q not in t and _orient2d(A2[a], A2[b], A2[q]) >= 0 \
+                    and _orient2d(A2[b], A2[cc], A2[q]) >= 0 and _orient2d(A2[cc], A2[a], A2[q]) >= 0:
+                return False
+        return True
+
+    def fix_boundary(u, v):
+        """Fill outside the boundary edge u -> v (interior on its left); True if moved."""
+        if on_hull[u] & on_hull[v]:
+            return False
+        nxt = [w for w in out[v] if (w, v) not in edge]
+        for w in nxt:  # a reflex corner at v
+            if w != u and _orient2d(A2[u], A2[v], A2[w]) < 0 and fits((u, w, v)):
+                add((u, w, v))
+                return True
+        outside = [q for q in range(N) if _orient2d(A2[u], A2[v], A2[q]) < 0]
+        if not outside:
+            return False
+        p = outside[0]
+        changed = True
+        while changed:  # shrink to a triangle with no other outside point in it
+            changed = False
+            for q in outside:
+                if q != p and _orient2d(A2[u], A2[q], A2[v]) > 0 \
+                        and _orient2d(A2[u], A2[p], A2[q]) >= 0 \
+                        and _orient2d(A2[q], A2[p], A2[v]) >= 0:
+                    p, changed = q, True
+                    break
+        if not fits((u, p, v)):
+            return False
+        add((u, p, v))
+        return True
+
+    def fix_edge(u, v):
+        """Make the surface concave across u -> v; True if a move was made."""
+        t1, t2 = edge[(u, v)], edge[(v, u)]
+        x, w = third(t1, u, v), third(t2, v, u)
+        if not above(w, tri[t1]):
+            return False
+        ou, ov = _orient2d(A2[x], A2[w], A2[u]), _orient2d(A2[x], A2[w], A2[v])
+        if ((ou > 0 > ov) or (ou < 0 < ov)) and (x, w) not in edge and (w, x) not in edge:
+            # convex quadrilateral u, w, v, x: 2-2 flip
+            remove(t1)
+            remove(t2)
+            add((u, w, x))
+            add((w, v, x))
+            return True
+        for r in (u, v):  # a reflex corner: remove it if it has degree 3 and lies below
+            around = {edge[(r, q)] for q in out[r]}
+            if len(around) != 3 or any((q, r) not in edge for q in out[r]):
+                continue
+            a, b, cc = sorted({q for tid in around for q in tri[tid]} - {r})
+            o = _orient2d(A2[a], A2[b], A2[cc])
+            big = (a, b, cc) if o > 0 else (a, cc, b)
+            if o != 0 and _dot3(_sub3(P[r], P[big[0]]),
+                                _normal(P[big[0]], P[big[1]], P[big[2]])) < 0:
+                for tid in around:
+                    remove(tid)
+                add(big)
+                return True
+        return False
+
+    def insert(p, tid):
+        a, b, cc = tri[tid]
+        o = [_orient2d(A2[a], A2[b], A2[p]), _orient2d(A2[b], A2[cc], A2[p]),
+             _orient2d(A2[cc], A2[a], A2[p])]
+        if min(o) < 0:
+            return False
+        zero = [e for e, oe in zip(((a, b), (b, cc), (cc, a)), o) if oe == 0]
+        remove(tid)
+        if not zero:
+            add((a, b, p))
+            add((b, cc, p))
+            add((cc, a, p))
+            return True
+        e0, e1 = zero[0]
+        add((e0, p, third_of((a, b, cc), e0, e1)))
+        add((p, e1, third_of((a, b, cc), e0, e1)))
+        other = edge.get((e1, e0))
+        if other is not None:
+            q3 = third(other, e1, e0)
+            remove(other)
+            add((e1, p, q3))
+            add((p, e0, q3))
+        return True
+
+    def third_of(t, u, v):
+        return next(q for q in t if q != u and q != v)
+
+    try:
+        for t in tris:  # a proposal's facets can overlap: keep the first of a conflict
+            try:
+                add(t)
+            except _Stuck:
+                pass
+        work.clear()
+        work.extend(edge)
+        if not tri:
+            return None
+        steps = 0
+        while True:
+            while work:
+                u, v = work.pop()
+                if (u, v) not in edge:
+                    continue
+                moved = fix_boundary(u, v) if (v, u) not in edge else fix_edge(u, v)
+                if moved:
+                    steps += 1
+                    if steps > max_steps:
+                        return None
+            used = {q for t in tri.values() for q in t}
+            others = np.array([q for q in range(N) if q not in used], dtype=np.intp)
+            if not len(others):
+                return list(tri.values())
+            ids = list(tri)
+            loc = _locate(A2, [tri[i] for i in ids], others, E)
+            inserted = False
+            for p, k in loc.items():  # every point above the surface, one pass
+                if k is None or ids[k] not in tri or not above(p, tri[ids[k]]):
+                    continue
+                if insert(p, ids[k]):
+                    inserted = True
+                    steps += 1
+            if not inserted:
+                return list(tri.values())
+            if steps > max_steps:
+                return None
+    except _Stuck:
+        return None
+
+
+def _qhull_upper(E, c, options, min_z=0.0):
     from scipy.spatial import ConvexHull, QhullError
 
     pts = np.column_stack([E, c])
@@ -277,7 +487,7 @@ def _qhull_upper(E, c, options):
         h = ConvexHull(pts, qhull_options=options) if options else ConvexHull(pts)
     except (QhullError, ValueError):
         return None
-    upper = h.equations[:, 2] > 0
+    upper = h.equations[:, 2] > min_z
     return [tuple(int(v) for v in s) for s in h.simplices[upper]]
 
 
