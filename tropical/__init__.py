@@ -51,7 +51,7 @@ _LAZY = {
     "DiagramReport": "diagram",
 }
 _SUBMODULES = {"semiring", "kernels", "polynomial", "geometry", "symbolic", "linalg", "nets", "regions", "views",
-               "diagram"}
+               "diagram", "attribution", "robustness", "control", "fit", "experiments", "parallel"}
 
 __all__ = ["__version__", *sorted(_LAZY)]
 

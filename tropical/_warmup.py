@@ -59,6 +59,29 @@ def _calls(dtype):
         "lse_fit_loss_grad": _fit_args()[:8],
         "lse_fit_loss_grad_serial": _fit_args()[:8],
         "lse_fit_adam": _fit_args()[:5] + (0.01, 0, 1, 0.0, False) + _fit_args()[8:],
+        # views, attribution: float64 whatever ``dtype``
+        **_view_calls(),
+    }
+
+
+def _view_calls():
+    """Small calls of the one-pass view kernels and the attribution kernel (float64)."""
+    X, WT, b = np.arange(6.0).reshape(3, 2) / 5, np.eye(2), np.zeros(2)
+    e = lambda *shape: np.empty(shape)  # noqa: E731
+    A, its = X @ WT + b, np.zeros(3, np.int64)
+    return {
+        "lse_layer_rows": (X, WT, b, 0.5, e(3), e(3), e(3), e(3), e(3), e(3, 2)),
+        "hopf_cole_rows": (X, WT, b, 1.0, 0.5, e(3), e(3), e(3), e(3), e(3), e(3, 2), e(3, 2),
+                           e(3), e(3)),
+        "entropic_dual_rows": (A, 0.5, np.full(3, 1e-12), np.zeros(3), 50, e(3), e(3, 2), e(3),
+                               e(3), its, e(3)),
+        "gibbs_l1_rows": (A, A, e(3)),
+        "gibbs_l1_pair_rows": (A, A, A, e(3), e(3)),
+        "affine_scale_rows": (X, WT, b, e(3)),
+        "entropic_dual_points": (X, WT, b, 0.5, 1e-12, 50, e(3), e(3, 2), e(3), e(3), its, e(3),
+                                 e(3), e(3)),
+        "entropy_derivatives": (WT, b, X, 0.5, 3, e(3), e(3, 2), e(3, 2, 2), e(3, 2, 2, 2),
+                                e(3, 2), e(3, 2, 2)),
     }
 
 
