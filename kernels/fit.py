@@ -98,7 +98,8 @@ _REASSOC = {"contract", "reassoc"}
 _NBLOCK = 32  # at most this many sample blocks (each with its own accumulator)
 _LANES = 8  # N is padded to a multiple of this (float64 lanes of a 512-bit vector)
 _SAMPLE_LANES_BELOW = 128  # N below this: samples in the vector lanes (_block_t)
-_ZWORDS = 4096  # float64 words of the sub-block buffer Z of _block_t (32 KiB)
+_ZWORDS = 16384  # float64 words of the sub-block buffer Z of _block_t (128 KiB)
+_MIN_BLOCK = 256  # samples per block of _block_t, at least (unless M is smaller)
 
 
 # --------------------------------------------------------------------------
@@ -533,6 +534,19 @@ def _zmax_t(XT, W, b, i0, n, Z, mx):
                 z = bj + (w0 * x0[t] + w1 * x1[t])
                 zr[t] = z
                 mx[t] = _maxnum(mx[t], z)
+    elif dp == 4:
+        x0, x1 = XT[0, i0:i0 + n], XT[1, i0:i0 + n]
+        x2, x3 = XT[2, i0:i0 + n], XT[3, i0:i0 + n]
+        for j in range(N):
+            zr = Z[j]
+            bj, w0 = b[j], W[j, 0]
+            w1 = W[j, 1] if 1 < d else 0.0
+            w2 = W[j, 2] if 2 < d else 0.0
+            w3 = W[j, 3] if 3 < d else 0.0
+            for t in range(n):  # the max in its own loop: fewer runtime alias checks
+                zr[t] = bj + ((w0 * x0[t] + w1 * x1[t]) + (w2 * x2[t] + w3 * x3[t]))
+            for t in range(n):
+                mx[t] = _maxnum(mx[t], zr[t])
     else:
         for j in range(N):
             zr = Z[j]
@@ -588,6 +602,74 @@ def _dot(a, b, n):
     return s
 
 
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
+def _dot2(a0, a1, e, n):
+    s0 = s1 = 0.0
+    for t in range(n):
+        et = e[t]
+        s0 += a0[t] * et
+        s1 += a1[t] * et
+    return s0, s1
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
+def _dot3(a0, a1, a2, e, n):
+    s0 = s1 = s2 = 0.0
+    for t in range(n):
+        et = e[t]
+        s0 += a0[t] * et
+        s1 += a1[t] * et
+        s2 += a2[t] * et
+    return s0, s1, s2
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
+def _dot5(a0, a1, a2, a3, a4, e, n):
+    s0 = s1 = s2 = s3 = s4 = 0.0
+    for t in range(n):
+        et = e[t]
+        s0 += a0[t] * et
+        s1 += a1[t] * et
+        s2 += a2[t] * et
+        s3 += a3[t] * et
+        s4 += a4[t] * et
+    return s0, s1, s2, s3, s4
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _accumulate_t(CX, Z, n, acc):
+    """acc[k, j] += sum_t CX[k, t]*Z[j, t] for k <= d (one pass over Z[j] for d <= 4)."""
+    d = acc.shape[0] - 1
+    N = Z.shape[0]
+    if d == 1:
+        c0, c1 = CX[0], CX[1]
+        for j in range(N):
+            s0, s1 = _dot2(c0, c1, Z[j], n)
+            acc[0, j] += s0
+            acc[1, j] += s1
+    elif d == 2:
+        c0, c1, c2 = CX[0], CX[1], CX[2]
+        for j in range(N):
+            s0, s1, s2 = _dot3(c0, c1, c2, Z[j], n)
+            acc[0, j] += s0
+            acc[1, j] += s1
+            acc[2, j] += s2
+    elif d == 4:
+        c0, c1, c2, c3, c4 = CX[0], CX[1], CX[2], CX[3], CX[4]
+        for j in range(N):
+            s0, s1, s2, s3, s4 = _dot5(c0, c1, c2, c3, c4, Z[j], n)
+            acc[0, j] += s0
+            acc[1, j] += s1
+            acc[2, j] += s2
+            acc[3, j] += s3
+            acc[4, j] += s4
+    else:
+        for j in range(N):
+            er = Z[j]
+            for k in range(d + 1):
+                acc[k, j] += _dot(CX[k], er, n)
+
+
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def _block_t(XT, y, W, b, eps, inv, use_div, lo, hi, f, acc, Z, CX, mx, sv):
     """:func:`_block` with the samples in the vector lanes (for small ``N``).
@@ -608,33 +690,28 @@ def _block_t(XT, y, W, b, eps, inv, use_div, lo, hi, f, acc, Z, CX, mx, sv):
         n = min(B, hi - i0)
         _zmax_t(XT, W, b, i0, n, Z, mx)
         _terms_t(Z, n, mx, eps, inv, use_div, sv)
-        cr = CX[d]
-        rr = mx                                 # the maxima are read before r overwrites them
+        # short loops over at most three arrays each: LLVM vectorises a loop only
+        # while its runtime alias checks stay few
+        fr = mx                                 # f overwrites the maxima, then r overwrites f
         if eps > 0.0:
             for t in range(n):
-                tot = sv[t]
-                fi = mx[t] + eps * _log_ge1(tot)
-                f[i0 + t] = fi
-                r = fi - y[i0 + t]
-                rr[t] = r
-                cr[t] = r / tot
-        else:
-            for t in range(n):
-                fi = mx[t]
-                f[i0 + t] = fi
-                r = fi - y[i0 + t]
-                rr[t] = r
-                cr[t] = r / sv[t]
-        sq += _dot(rr, rr, n)
+                fr[t] = mx[t] + eps * _log_ge1(sv[t])
+        fo = f[i0:i0 + n]
+        yo = y[i0:i0 + n]
+        for t in range(n):
+            fo[t] = fr[t]
+        for t in range(n):
+            fr[t] = fr[t] - yo[t]
+        sq += _dot(fr, fr, n)
+        cr = CX[d]
+        for t in range(n):
+            cr[t] = fr[t] / sv[t]
         for k in range(d):
             ck = CX[k]
             xk = XT[k, i0:i0 + n]
             for t in range(n):
                 ck[t] = cr[t] * xk[t]
-        for j in range(N):
-            er = Z[j]
-            for k in range(d + 1):
-                acc[k, j] += _dot(CX[k], er, n)
+        _accumulate_t(CX, Z, n, acc)
         i0 += n
     return sq
 
@@ -647,9 +724,11 @@ def _sub_block(N, size):
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def _blocks(M, eps):
+    """``(inv, use_div, nblocks, size)`` of the sample-lane layout: at most ``_NBLOCK``
+    blocks of at least ``_MIN_BLOCK`` samples (long vector loops; ``M`` alone decides)."""
     inv = 1.0 / eps if eps > 0.0 else _INF
     use_div = not (inv < _INF)
-    nblocks = min(_NBLOCK, M)
+    nblocks = max(1, min(_NBLOCK, M // _MIN_BLOCK))
     size = (M + nblocks - 1) // nblocks
     nblocks = (M + size - 1) // size
     return inv, use_div, nblocks, size
