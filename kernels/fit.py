@@ -27,23 +27,28 @@ blocks' accumulators are summed at the end (in block order) and divided by
 ``M``. ``lse_fit_loss_grad_serial`` runs the same blocks in the same order on
 the calling thread (bitwise the same result), for problems too small to pay
 for waking the thread pool. Nothing of size ``M x N`` is ever stored: memory
-is ``O(_NBLOCK * (d + 1) * N)`` plus an L1-sized buffer, independent of ``M``.
+is ``O(_NBLOCK * (d + 1) * N)`` plus a cache-sized buffer, independent of ``M``.
 Per sample: ``z = W x + b``, the exact maximum ``m``, the terms
 ``exp((z_j - m)/eps)`` (each in ``[0, 1]``, the largest exactly ``1``, so
 their sum ``s`` lies in ``[1, N]``: no overflow or underflow for any
 ``eps > 0``), ``f = m + eps*log(s)``, and ``(r/s) * term_j * (x, 1)`` added
 to the accumulator. Two layouts, chosen by ``N`` only (so still independent
-of the thread count):
+of the thread count; the threshold was measured, see
+``benchmarks/results/fit.md``):
 
 * ``N < _SAMPLE_LANES_BELOW``: the samples in the vector lanes
   (``_block_t``). ``X`` is transposed once to ``(d, M)`` (zero rows pad ``d``
-  to 1, 2 or a multiple of 4); a block goes in sub-blocks of ``B`` consecutive
-  samples (``B * N <= _ZWORDS``, an L1-sized buffer). Per term ``j``, one vector
+  to 1, 2 or a multiple of 4); blocks of at least ``_MIN_BLOCK`` samples (long
+  vector loops; still at most ``_NBLOCK`` blocks, the number set by ``M``
+  alone) go in sub-blocks of ``B`` consecutive samples (``B * N <= _ZWORDS``,
+  an L2-sized buffer). Per term ``j``, one vector
   pass over the sub-block computes ``z_j`` and the running maxima, a second
   the terms (stored over ``z_j``) and their sums; one vector pass over the
   samples computes ``f`` (a branch-free log, ``_log_ge1``), ``r`` and
-  ``c = r/s``; then per term ``d + 1`` dot products over the sub-block go to
-  the accumulator. No lane is wasted on padding terms, and the per-sample
+  ``c = r/s``; then per term the ``d + 1`` dot products over the sub-block
+  (one pass for ``d <= 4``) go to the accumulator. The loops are kept short
+  (few arrays each): LLVM vectorises a loop only while its runtime alias
+  checks stay few. No lane is wasted on padding terms, and the per-sample
   work (log, division) is vector code too, which is what costs at small ``N``.
 * otherwise the terms in the lanes (``_block``): samples in groups of four,
   row buffers of ``4 x N``; ``z`` for four samples in one pass over ``j``
@@ -97,8 +102,8 @@ _CONTRACT = {"contract"}
 _REASSOC = {"contract", "reassoc"}
 _NBLOCK = 32  # at most this many sample blocks (each with its own accumulator)
 _LANES = 8  # N is padded to a multiple of this (float64 lanes of a 512-bit vector)
-_SAMPLE_LANES_BELOW = 128  # N below this: samples in the vector lanes (_block_t)
-_ZWORDS = 16384  # float64 words of the sub-block buffer Z of _block_t (128 KiB)
+_SAMPLE_LANES_BELOW = 256  # N below this: samples in the vector lanes (_block_t)
+_ZWORDS = 32768  # float64 words of the sub-block buffer Z of _block_t (256 KiB)
 _MIN_BLOCK = 256  # samples per block of _block_t, at least (unless M is smaller)
 
 
@@ -718,7 +723,7 @@ def _block_t(XT, y, W, b, eps, inv, use_div, lo, hi, f, acc, Z, CX, mx, sv):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _sub_block(N, size):
-    """Samples per sub-block of :func:`_block_t`: ``Z`` (``N`` rows) stays in L1."""
+    """Samples per sub-block of :func:`_block_t`: ``Z`` (``N`` rows) stays in L2."""
     return max(8, min(size, _ZWORDS // max(N, 1)))
 
 
