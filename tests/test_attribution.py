@@ -42,7 +42,13 @@ from tropical.kernels import reference
 from tropical.views.network import LSELayer
 from tropical.views.pde import HopfCole
 
-mpmath.mp.dps = 40
+
+
+@pytest.fixture(autouse=True)
+def _mp40():
+    """40 digits inside these tests only (a global setting would leak into other files)."""
+    with mpmath.workdps(40):
+        yield
 
 
 # ----------------------------------------------------------------------------- helpers
