@@ -792,24 +792,36 @@ def _loss_grad_ser(X, XT, y, W, b, eps, f, gW, gb):
     M, d = X.shape
     N = W.shape[0]
     if N < _SAMPLE_LANES_BELOW:
-        inv, use_div, nblocks, size = _blocks(M, eps)
-        B = _sub_block(N, size)
-        acc = np.zeros((nblocks, d + 1, N), np.float64)
-        part = np.zeros(nblocks, np.float64)
-        Z = np.empty((N, B), np.float64)
-        CX = np.empty((d + 1, B), np.float64)
-        mx = np.empty(B, np.float64)
-        sv = np.empty(B, np.float64)
-        for blk in range(nblocks):
-            part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, blk * size,
-                                 min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv)
-        return _finish(acc, part, M, gW, gb)
+        acc, part, Z, CX, mx, sv = _work_t(M, N, d)
+        return _loss_grad_ser_t(XT, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv)
     WT, bp, inv, use_div, nblocks, size = _setup(X, W, b, eps)
     acc = np.zeros((nblocks, d + 1, WT.shape[1]), np.float64)
     part = np.zeros(nblocks, np.float64)
     for blk in range(nblocks):
         part[blk] = _block(X, y, WT, bp, eps, inv, use_div, blk * size,
                            min(M, blk * size + size), f, acc[blk])
+    return _finish(acc, part, M, gW, gb)
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _work_t(M, N, d):
+    """Work arrays of the serial sample-lane layout (allocated once per Adam call)."""
+    _, _, nblocks, size = _blocks(M, 1.0)
+    B = _sub_block(N, size)
+    return (np.zeros((nblocks, d + 1, N), np.float64), np.zeros(nblocks, np.float64),
+            np.empty((N, B), np.float64), np.empty((d + 1, B), np.float64),
+            np.empty(B, np.float64), np.empty(B, np.float64))
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _loss_grad_ser_t(XT, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv):
+    """The serial sample-lane layout on work arrays from :func:`_work_t`."""
+    M = XT.shape[1]
+    inv, use_div, nblocks, size = _blocks(M, eps)
+    acc[:] = 0.0
+    for blk in range(nblocks):
+        part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, blk * size,
+                             min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv)
     return _finish(acc, part, M, gW, gb)
 
 
@@ -881,9 +893,12 @@ def lse_fit_adam(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, v
     mWf = mW.reshape(N * d)
     vWf = vW.reshape(N * d)
     XT = _transposed(X)
+    acc, part, Z, CX, mx, sv = _work_t(X.shape[0], N, d)    # nothing allocated per iteration
     for k in range(count):
         if parallel:
             loss = _loss_grad_par(X, XT, y, W, b, eps, f, gW, gb)
+        elif N < _SAMPLE_LANES_BELOW:
+            loss = _loss_grad_ser_t(XT, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv)
         else:
             loss = _loss_grad_ser(X, XT, y, W, b, eps, f, gW, gb)
         history[k] = loss
