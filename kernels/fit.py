@@ -105,6 +105,7 @@ _LANES = 8  # N is padded to a multiple of this (float64 lanes of a 512-bit vect
 _SAMPLE_LANES_BELOW = 256  # N below this: samples in the vector lanes (_block_t)
 _ZWORDS = 32768  # float64 words of the sub-block buffer Z of _block_t (256 KiB)
 _MIN_BLOCK = 256  # samples per block of _block_t, at least (unless M is smaller)
+_SKIP_T = 45.0  # d = 1: terms below exp(-_SKIP_T)/N on a whole sub-block are skipped
 
 
 # --------------------------------------------------------------------------
@@ -574,13 +575,13 @@ def _zmax_t(XT, W, b, i0, n, Z, mx):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _terms_t(Z, n, mx, eps, inv, use_div, sv):
-    """Z[j, t] <- exp((Z[j, t] - mx[t])/eps) (eps = 0: indicator), sv[t] = sum_j in order."""
-    N = Z.shape[0]
+def _terms_t(Z, n, mx, eps, inv, use_div, sv, act, na):
+    """Z[j, t] <- exp((Z[j, t] - mx[t])/eps) (eps = 0: indicator), sv[t] = sum_j in order,
+    for the terms ``j = act[a]``, ``a < na``."""
     for t in range(n):
         sv[t] = 0.0
-    for j in range(N):
-        zr = Z[j]
+    for a in range(na):
+        zr = Z[act[a]]
         if eps == 0.0:
             for t in range(n):
                 e = 1.0 if zr[t] == mx[t] else 0.0
@@ -642,13 +643,15 @@ def _dot5(a0, a1, a2, a3, a4, e, n):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _accumulate_t(CX, Z, n, acc):
-    """acc[k, j] += sum_t CX[k, t]*Z[j, t] for k <= d (one pass over Z[j] for d <= 4)."""
+def _accumulate_t(CX, Z, n, acc, act, na):
+    """acc[k, j] += sum_t CX[k, t]*Z[j, t] for k <= d and ``j = act[a]``, ``a < na`` (one
+    pass over Z[j] for d <= 4). Terms are skipped for d = 1 only: ``na = N`` otherwise."""
     d = acc.shape[0] - 1
     N = Z.shape[0]
     if d == 1:
         c0, c1 = CX[0], CX[1]
-        for j in range(N):
+        for a in range(na):
+            j = act[a]
             s0, s1 = _dot2(c0, c1, Z[j], n)
             acc[0, j] += s0
             acc[1, j] += s1
@@ -675,8 +678,38 @@ def _accumulate_t(CX, Z, n, acc):
                 acc[k, j] += _dot(CX[k], er, n)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _active_t(Z, n, mx, eps, inv, use_div, T, act):
+    """The terms not negligible on the sub-block, into ``act``; returns their number.
+
+    Term ``j`` is skipped when ``(z_j - m)/eps < -T`` for every sample of the
+    sub-block (``T = _SKIP_T + log N``): its weights are below
+    ``exp(-T) = exp(-_SKIP_T)/N``, all skipped terms of a sample together below
+    ``exp(-_SKIP_T) < 2^-64`` of the sum ``s >= 1``, far below its rounding. At
+    ``eps = 0``, the terms below the maximum everywhere (their weights are
+    exactly 0: skipping them changes nothing).
+    """
+    N = Z.shape[0]
+    na = 0
+    for j in range(N):
+        zr = Z[j]
+        g = -_INF
+        for t in range(n):
+            g = _maxnum(g, zr[t] - mx[t])
+        if eps == 0.0:
+            keep = g >= 0.0
+        elif use_div:
+            keep = g / eps >= -T
+        else:
+            keep = g * inv >= -T
+        if keep:
+            act[na] = j
+            na += 1
+    return na
+
+
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _block_t(XT, y, W, b, eps, inv, use_div, lo, hi, f, acc, Z, CX, mx, sv):
+def _block_t(XT, y, W, b, eps, inv, use_div, lo, hi, f, acc, Z, CX, mx, sv, act, local):
     """:func:`_block` with the samples in the vector lanes (for small ``N``).
 
     Sub-blocks of ``Z.shape[1]`` consecutive samples (``XT`` is ``X``
@@ -689,12 +722,17 @@ def _block_t(XT, y, W, b, eps, inv, use_div, lo, hi, f, acc, Z, CX, mx, sv):
     """
     N, d = W.shape
     B = Z.shape[1]
+    for j in range(N):
+        act[j] = j
+    # negligible terms are skipped where ``local`` says the samples are sorted (d = 1)
+    skip = _SKIP_T + math.log(N) if local else 0.0
     sq = 0.0
     i0 = lo
     while i0 < hi:
         n = min(B, hi - i0)
         _zmax_t(XT, W, b, i0, n, Z, mx)
-        _terms_t(Z, n, mx, eps, inv, use_div, sv)
+        na = _active_t(Z, n, mx, eps, inv, use_div, skip, act) if skip > 0.0 else N
+        _terms_t(Z, n, mx, eps, inv, use_div, sv, act, na)
         # short loops over at most three arrays each: LLVM vectorises a loop only
         # while its runtime alias checks stay few
         fr = mx                                 # f overwrites the maxima, then r overwrites f
@@ -716,7 +754,7 @@ def _block_t(XT, y, W, b, eps, inv, use_div, lo, hi, f, acc, Z, CX, mx, sv):
             xk = XT[k, i0:i0 + n]
             for t in range(n):
                 ck[t] = cr[t] * xk[t]
-        _accumulate_t(CX, Z, n, acc)
+        _accumulate_t(CX, Z, n, acc, act, na)
         i0 += n
     return sq
 
@@ -762,7 +800,7 @@ def _finish(acc, part, M, gW, gb):
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
-def _loss_grad_par(X, XT, y, W, b, eps, f, gW, gb):
+def _loss_grad_par(X, XT, y, W, b, eps, f, gW, gb, local):
     M, d = X.shape
     N = W.shape[0]
     if N < _SAMPLE_LANES_BELOW:
@@ -775,8 +813,10 @@ def _loss_grad_par(X, XT, y, W, b, eps, f, gW, gb):
             CX = np.empty((d + 1, B), np.float64)
             mx = np.empty(B, np.float64)
             sv = np.empty(B, np.float64)
+            act = np.empty(N, np.int64)
             part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, blk * size,
-                                 min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv)
+                                 min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv, act,
+                                 local)
         return _finish(acc, part, M, gW, gb)
     WT, bp, inv, use_div, nblocks, size = _setup(X, W, b, eps)
     acc = np.zeros((nblocks, d + 1, WT.shape[1]), np.float64)
@@ -788,12 +828,13 @@ def _loss_grad_par(X, XT, y, W, b, eps, f, gW, gb):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _loss_grad_ser(X, XT, y, W, b, eps, f, gW, gb):
+def _loss_grad_ser(X, XT, y, W, b, eps, f, gW, gb, local):
     M, d = X.shape
     N = W.shape[0]
     if N < _SAMPLE_LANES_BELOW:
-        acc, part, Z, CX, mx, sv = _work_t(M, N, d)
-        return _loss_grad_ser_t(XT, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv)
+        acc, part, Z, CX, mx, sv, act = _work_t(M, N, d)
+        return _loss_grad_ser_t(XT, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv, act,
+                                local)
     WT, bp, inv, use_div, nblocks, size = _setup(X, W, b, eps)
     acc = np.zeros((nblocks, d + 1, WT.shape[1]), np.float64)
     part = np.zeros(nblocks, np.float64)
@@ -810,18 +851,18 @@ def _work_t(M, N, d):
     B = _sub_block(N, size)
     return (np.zeros((nblocks, d + 1, N), np.float64), np.zeros(nblocks, np.float64),
             np.empty((N, B), np.float64), np.empty((d + 1, B), np.float64),
-            np.empty(B, np.float64), np.empty(B, np.float64))
+            np.empty(B, np.float64), np.empty(B, np.float64), np.empty(N, np.int64))
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _loss_grad_ser_t(XT, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv):
+def _loss_grad_ser_t(XT, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv, act, local):
     """The serial sample-lane layout on work arrays from :func:`_work_t`."""
     M = XT.shape[1]
     inv, use_div, nblocks, size = _blocks(M, eps)
     acc[:] = 0.0
     for blk in range(nblocks):
         part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, blk * size,
-                             min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv)
+                             min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv, act, local)
     return _finish(acc, part, M, gW, gb)
 
 
@@ -841,7 +882,7 @@ def _transposed(X):
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def lse_fit_loss_grad(X, y, W, b, eps, f, gW, gb):
     """Loss ``0.5*mean((LSE_eps(X W^T + b) - y)^2)``; fills ``f``, ``gW``, ``gb`` (threads)."""
-    return _loss_grad_par(X, _transposed(X), y, W, b, eps, f, gW, gb)
+    return _loss_grad_par(X, _transposed(X), y, W, b, eps, f, gW, gb, False)
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
@@ -851,7 +892,7 @@ def lse_fit_loss_grad_serial(X, y, W, b, eps, f, gW, gb):
     The same blocks in the same order; for small problems, where starting the
     thread pool costs more than the work (on a loaded machine, milliseconds).
     """
-    return _loss_grad_ser(X, _transposed(X), y, W, b, eps, f, gW, gb)
+    return _loss_grad_ser(X, _transposed(X), y, W, b, eps, f, gW, gb, False)
 
 
 # --------------------------------------------------------------------------
@@ -886,21 +927,51 @@ def lse_fit_adam(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, v
     ``1 - beta^t``). ``status``: 0 all ``count`` updates done; 1 the gradient
     norm was ``<= tol`` (``tol > 0``) at iterate ``done`` (no update, its
     loss in ``history[done]``); 2 the loss was not finite at iterate ``done``.
+
+    For ``d = 1`` and fewer than ``_SAMPLE_LANES_BELOW`` terms the samples are
+    first sorted by ``x`` (a stable sort; ``f`` is returned in the caller's
+    order): a sub-block then covers a short interval of ``x``, where most terms
+    are negligible at small ``eps`` and skipped (``_active_t``). The sums run
+    in another order than in :func:`lse_fit_loss_grad`, deterministically.
     """
+    N, d = W.shape
+    if d == 1 and N < _SAMPLE_LANES_BELOW:
+        order = np.argsort(X[:, 0], kind="mergesort")
+        Xs = np.empty_like(X)
+        ys = np.empty_like(y)
+        for i in range(X.shape[0]):
+            Xs[i, 0] = X[order[i], 0]
+            ys[i] = y[order[i]]
+        fs = np.empty_like(f)
+        out = _adam_loop(Xs, ys, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
+                         bestW, bestb, best, history, fs, gW, gb, True)
+        for i in range(X.shape[0]):
+            f[order[i]] = fs[i]
+        return out
+    return _adam_loop(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
+                      bestW, bestb, best, history, f, gW, gb, False)
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _adam_loop(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
+               bestW, bestb, best, history, f, gW, gb, local):
+    """The Adam iterations of :func:`lse_fit_adam` on the samples as given (``local``:
+    sorted, d = 1: skip negligible terms)."""
     N, d = W.shape
     Wf = W.reshape(N * d)
     gWf = gW.reshape(N * d)
     mWf = mW.reshape(N * d)
     vWf = vW.reshape(N * d)
     XT = _transposed(X)
-    acc, part, Z, CX, mx, sv = _work_t(X.shape[0], N, d)    # nothing allocated per iteration
+    acc, part, Z, CX, mx, sv, act = _work_t(X.shape[0], N, d)  # none allocated per iteration
     for k in range(count):
         if parallel:
-            loss = _loss_grad_par(X, XT, y, W, b, eps, f, gW, gb)
+            loss = _loss_grad_par(X, XT, y, W, b, eps, f, gW, gb, local)
         elif N < _SAMPLE_LANES_BELOW:
-            loss = _loss_grad_ser_t(XT, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv)
+            loss = _loss_grad_ser_t(XT, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv,
+                                    act, local)
         else:
-            loss = _loss_grad_ser(X, XT, y, W, b, eps, f, gW, gb)
+            loss = _loss_grad_ser(X, XT, y, W, b, eps, f, gW, gb, local)
         history[k] = loss
         if not (abs(loss) < _INF):
             return k, 2

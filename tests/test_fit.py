@@ -82,12 +82,24 @@ def test_log_copy_is_within_one_ulp():
                 assert abs(mpmath.mpf(float(g)) - want) <= np.spacing(float(want)), v
 
 
-def _check_against_twin(M, N, d, eps, seed):
+def _local(parallel):
+    """The kernel as the Adam loop runs it on samples sorted by x (d = 1): negligible
+    terms skipped on each sub-block."""
+    inner = kfit._loss_grad_par if parallel else kfit._loss_grad_ser
+
+    def kernel(X, y, W, b, eps, f, gW, gb):
+        return inner(X, kfit._transposed(X), y, W, b, eps, f, gW, gb, True)
+    return kernel
+
+
+def _check_against_twin(M, N, d, eps, seed, local=False):
     rng = np.random.default_rng(seed)
     X, y, W, b = _problem(rng, M, N, d)
+    if local:                                         # sorted samples, skipping on
+        X = np.sort(X, axis=0)
     want = _run(kref.lse_fit_loss_grad, X, y, W, b, eps)
-    got = _run(kfit.lse_fit_loss_grad, X, y, W, b, eps)
-    serial = _run(kfit.lse_fit_loss_grad_serial, X, y, W, b, eps)
+    got = _run(_local(True) if local else kfit.lse_fit_loss_grad, X, y, W, b, eps)
+    serial = _run(_local(False) if local else kfit.lse_fit_loss_grad_serial, X, y, W, b, eps)
     for a, s in zip(got, serial):                     # threads change nothing, bit for bit
         assert np.array_equal(a, s)
     Z = X @ W.T + b
@@ -112,6 +124,27 @@ def _check_against_twin(M, N, d, eps, seed):
 def test_kernel_matches_numpy_twin(M, N, d, eps, seed):
     """Same sums in another order: agreement to a rounding budget of (N + d + 8) u per term."""
     _check_against_twin(M, N, d, eps, seed)
+
+
+@settings(max_examples=15)
+@given(M=st.integers(1, 600), N=st.integers(1, 70), eps=st.sampled_from([1e-3, 1 / 64, 0.25]),
+       scale=st.sampled_from([1.0, 30.0]), seed=st.integers(0, 2**32 - 1))
+def test_skipping_negligible_terms_keeps_the_twin_budget(M, N, eps, scale, seed):
+    """d = 1, samples sorted (as the Adam loop runs them): terms below exp(-45)/N on a
+    whole sub-block are skipped; the result stays within the same budget."""
+    _check_against_twin(M, N, 1, eps, seed, local=True)
+
+
+def test_skipping_at_eps_zero_is_exact():
+    """eps = 0: only terms below the maximum on the whole sub-block are skipped, whose
+    weights are exactly 0: bit for bit the result without skipping."""
+    rng = np.random.default_rng(4)
+    X, y, W, b = _problem(rng, 700, 40, 1, scale=3.0)
+    X = np.sort(X, axis=0)
+    a = _run(_local(False), X, y, W, b, 0.0)
+    c = _run(kfit.lse_fit_loss_grad_serial, X, y, W, b, 0.0)
+    for u, v in zip(a, c):
+        assert np.array_equal(u, v)
 
 
 @pytest.mark.parametrize("M, N, d, eps", [
@@ -368,6 +401,37 @@ def test_adam_kernel_matches_its_numpy_twin():
     np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-10)
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-9, atol=1e-12)
     assert out[0][3][0] == out[0][2].min()
+
+
+def test_adam_kernel_d1_sorts_skips_and_matches_its_numpy_twin():
+    """d = 1 at a small eps: the kernel sorts the samples and skips negligible terms;
+    same iterates as the twin up to rounding, f back in the caller's order."""
+    rng = np.random.default_rng(8)
+    M, N, eps = 2048, 24, 1 / 48
+    X = rng.uniform(-2, 2, size=(M, 1))
+    y = np.abs(X[:, 0])
+    W0 = np.where(np.arange(N) % 2 == 0, 1.0, -1.0)[:, None] * rng.uniform(0.5, 1.0, (N, 1))
+    b0 = rng.normal(size=N) * 0.1
+    # the test means something: some (sub-block, term) pairs of the sorted samples skip
+    _, _, nblocks, size = kfit._blocks(M, eps)
+    B = kfit._sub_block(N, size)
+    G = np.sort(X, axis=0) @ W0.T + b0
+    G -= G.max(axis=1, keepdims=True)
+    gmax = np.array([G[i:i + B].max(axis=0) for i in range(0, M, B)])   # size % B == 0 here
+    assert size % B == 0 and np.mean(gmax < -(kfit._SKIP_T + math.log(N)) * eps) > 0.2
+    out = []
+    for mod in (kfit, kref):
+        W, b = W0.copy(), b0.copy()
+        st_ = [np.zeros_like(W), np.zeros_like(W), np.zeros_like(b), np.zeros_like(b)]
+        bestW, bestb, best = W.copy(), b.copy(), np.array([np.inf, np.nan])
+        hist, f = np.empty(40), np.empty(M)
+        done, status = mod.lse_fit_adam(X, y, W, b, eps, 0.01, 0, 40, 0.0, False, *st_, bestW,
+                                        bestb, best, hist, f, np.empty((N, 1)), np.empty(N))
+        assert (done, status) == (40, 0)
+        out.append((W, b, hist, f))
+    np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-10)
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(out[0][3], out[1][3], rtol=1e-12, atol=1e-12)
 
 
 def test_fit_result_json_and_repr():
