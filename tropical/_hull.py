@@ -246,13 +246,14 @@ def upper_triangulation_2d(E, c, fallback_lp=False):
         result = _verify(P, A2, hull, tris, E)
         if result is not None:
             return result
-        # the repair starts from the clearly upward facets only: near-vertical ones
-        # fold over in projection; the fills put back what they covered, exactly
-        tris = _qhull_upper(E, c, options, min_z=1e-9)
-        tris = None if tris is None else _flip_to_upper(P, A2, tris, 2 * N + 50, E)
-        result = None if tris is None else _verify(P, A2, hull, tris, E)
-        if result is not None:
-            return result
+        # repair the proposal; then again from its clearly upward facets only
+        # (near-vertical ones can fold over in projection; fills put back, exactly,
+        # what they covered)
+        for proposal in (tris, _qhull_upper(E, c, options, min_z=1e-9)):
+            fixed = None if proposal is None else _flip_to_upper(P, A2, proposal, 2 * N + 50, E)
+            result = None if fixed is None else _verify(P, A2, hull, fixed, E)
+            if result is not None:
+                return result
     # all lifted points on one plane: qhull cannot build a 3-D hull
     p0, p1, p2 = hull[0], hull[1], hull[2]
     n = _normal(P[p0], P[p1], P[p2])
@@ -350,8 +351,12 @@ def _flip_to_upper(P, A2, tris, max_steps, E):
                 return False
         return True
 
-    def fix_boundary(u, v):
-        """Fill outside the boundary edge u -> v (interior on its left); True if moved."""
+    def fix_boundary(u, v, extend):
+        """Fill outside the boundary edge u -> v (interior on its left); True if moved.
+
+        Reflex corners first (``extend=False``); only when none is left, triangles
+        on points outside the region (``extend=True``).
+        """
         if on_hull[u] & on_hull[v]:
             return False
         nxt = [w for w in out[v] if (w, v) not in edge]
@@ -359,6 +364,8 @@ def _flip_to_upper(P, A2, tris, max_steps, E):
             if w != u and _orient2d(A2[u], A2[v], A2[w]) < 0 and fits((u, w, v)):
                 add((u, w, v))
                 return True
+        if not extend:
+            return False
         outside = [q for q in range(N) if _orient2d(A2[u], A2[v], A2[q]) < 0]
         if not outside:
             return False
@@ -445,15 +452,30 @@ def _flip_to_upper(P, A2, tris, max_steps, E):
             return None
         steps = 0
         while True:
-            while work:
-                u, v = work.pop()
-                if (u, v) not in edge:
-                    continue
-                moved = fix_boundary(u, v) if (v, u) not in edge else fix_edge(u, v)
-                if moved:
-                    steps += 1
+            swept = False
+            while True:
+                moves = 0
+                while work:
+                    u, v = work.pop()
+                    if (u, v) not in edge:
+                        continue
+                    if fix_boundary(u, v, False) if (v, u) not in edge else fix_edge(u, v):
+                        moves += 1
+                        steps += 1
+                        if steps > max_steps:
+                            return None
+                if swept and not moves:
+                    for e in list(edge):  # extend the region, one triangle per edge
+                        if e in edge and (e[1], e[0]) not in edge and fix_boundary(*e, True):
+                            moves += 1
+                            steps += 1
+                    if not moves:
+                        break
                     if steps > max_steps:
                         return None
+                # a full sweep: an edge that could not move before may move now
+                work.extend(edge)
+                swept = True
             used = {q for t in tri.values() for q in t}
             others = np.array([q for q in range(N) if q not in used], dtype=np.intp)
             if not len(others):
