@@ -421,6 +421,14 @@ class HessianBounds(NamedTuple):
     max_j |w_j|^2/eps``; ``diam`` is the diameter used and ``diam_method``
     how it was obtained (see :func:`diameter`). Both bounds include the
     rounding allowance of their own evaluation.
+
+    Examples
+    --------
+    >>> from tropical.views.network import LSELayer
+    >>> from tropical.robustness import hessian_bound
+    >>> hb = hessian_bound(LSELayer([[1.0], [-1.0]], [0.0, 0.0], eps=0.5))
+    >>> hb.diam, hb.diam_method, bool(hb.diameter <= hb.max_norm)
+    (2.0, 'hull', True)
     """
 
     max_norm: float
@@ -559,6 +567,19 @@ def remainder_budget(layer, x, delta):
     ``O(u M)``, divided by ``eps``), which adds ``2 |delta| max|w_j| expm1(theta)``.
     That last term is the conditioning of the Gibbs weights at small ``eps``,
     not a weakness of the evaluation.
+
+    Parameters
+    ----------
+    layer : LSELayer
+    x : array_like, shape (..., d)
+        Base points (finite).
+    delta : array_like, shape (..., d)
+        Perturbations (finite), broadcast against ``x``.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        The budget, one value per point.
 
     Examples
     --------
@@ -815,6 +836,17 @@ class AdversarialResult(NamedTuple):
     ``delta`` (..., d), ``remainder`` (...) (the measured remainder at
     ``delta``), ``interrupted``: True when Ctrl-C stopped the search early
     (the best found so far is returned).
+
+    Examples
+    --------
+    >>> from tropical.views.network import LSELayer
+    >>> from tropical.robustness import adversarial_search, remainder
+    >>> layer = LSELayer([[1.0], [-1.0]], [0.0, 0.0], eps=0.5)
+    >>> res = adversarial_search(layer, [[0.0]], 0.1, steps=5, restarts=2)
+    >>> res.delta.shape, res.interrupted
+    ((1, 1), False)
+    >>> bool(res.remainder[0] == remainder(layer, [[0.0]], res.delta)[0])
+    True
     """
 
     delta: np.ndarray
@@ -992,6 +1024,15 @@ class RobustnessReport:
 
     ``ratio = found / certificate`` (how much of the certificate the search
     reached); ``ok``: every ``found <= min(certificate, segment_bound) + budget``.
+
+    Examples
+    --------
+    >>> from tropical.views.network import LSELayer
+    >>> from tropical.robustness import robustness_report
+    >>> layer = LSELayer([[1.0], [-1.0]], [0.0, 0.0], eps=0.5)
+    >>> rep = robustness_report(layer, [[0.0], [1.0]], 0.1, steps=5, restarts=2)
+    >>> rep.ok, rep.X.shape
+    (True, (2, 1))
     """
 
     X: np.ndarray
