@@ -89,8 +89,11 @@ _U = np.finfo(np.float64).eps / 2   # unit roundoff
 def _as_layer(layer, t=1.0):
     """An LSELayer from an LSELayer or a HopfCole (exact dictionary at time t)."""
     from .views.network import LSELayer
-    from .views.pde import HopfCole
+    from .views.pde import HopfCole, _check_time_scalar
 
+    # t is checked for either view: a NaN or negative time passed with an
+    # LSELayer is a caller's mistake, not a value to ignore silently.
+    t = _check_time_scalar(t)
     if isinstance(layer, LSELayer):
         return layer
     if isinstance(layer, HopfCole):
