@@ -381,6 +381,15 @@ class CriticalPoint:
         The entropy there.
     eigenvalues : ndarray, shape (d,)
         Of the exact Hessian.
+
+    Examples
+    --------
+    >>> from tropical.views.pde import HopfCole
+    >>> from tropical.attribution import critical_points
+    >>> hc = HopfCole([[-2.0], [0.0], [4.0]], [-1.0, -0.6, -4.0], eps=1.0)
+    >>> p = critical_points(hc, (-4.0, 4.0)).points[0]
+    >>> p.kind, p.x.shape, bool(p.eigenvalues[0] < 0)
+    ('maximum', (1,), True)
     """
 
     x: np.ndarray
@@ -1076,6 +1085,15 @@ class Fold:
     residual : float
         ``max |eps grad H|`` at the located point (``inf`` when Newton did not
         converge and the fold is only interpolated between two curve points).
+
+    Examples
+    --------
+    >>> from tropical.views.pde import HopfCole
+    >>> from tropical.attribution import bifurcation_diagram
+    >>> hc = HopfCole([[-2.0], [0.0], [4.0]], [-1.0, -0.6, -4.0], eps=1.0)
+    >>> fold = bifurcation_diagram(hc, (0.05, 1.0), (-4.0, 4.0)).folds[0]
+    >>> fold.kinds, fold.direction, bool(0.05 < fold.eps < 1.0)
+    (('maximum', 'minimum'), 'annihilation', True)
     """
 
     eps: float
@@ -1114,6 +1132,15 @@ class Branch:
         ``"box"`` (left the box), ``"branch_point"`` (a change of kind that is
         not a fold: pitchforks of symmetric layers), ``"stalled"`` (step size
         underflow) or ``"seed"`` (an interrupted curve).
+
+    Examples
+    --------
+    >>> from tropical.views.pde import HopfCole
+    >>> from tropical.attribution import bifurcation_diagram
+    >>> hc = HopfCole([[-2.0], [0.0], [4.0]], [-1.0, -0.6, -4.0], eps=1.0)
+    >>> diag = bifurcation_diagram(hc, (0.05, 1.0), (-4.0, 4.0))
+    >>> [(b.kind, b.ends) for b in diag.branches[:2]]
+    [('maximum', ('eps_min', 'fold')), ('minimum', ('fold', 'eps_min'))]
     """
 
     id: int
