@@ -41,8 +41,8 @@ of the thread count; the threshold was measured, see
   to 1, 2 or a multiple of 4); blocks of at least ``_MIN_BLOCK`` samples (long
   vector loops; still at most ``_NBLOCK`` blocks, the number set by ``M``
   alone) go in sub-blocks of ``B`` consecutive samples (``B * N <= _ZWORDS``,
-  an L2-sized buffer). Per term ``j``, one vector
-  pass over the sub-block computes ``z_j`` and the running maxima, a second
+  an L2-sized buffer). Per term ``j``, one vector pass over the sub-block
+  computes ``z_j`` and the running maxima, a second
   the terms (stored over ``z_j``) and their sums; one vector pass over the
   samples computes ``f`` (a branch-free log, ``_log_ge1``), ``r`` and
   ``c = r/s``; then per term the ``d + 1`` dot products over the sub-block
@@ -50,6 +50,12 @@ of the thread count; the threshold was measured, see
   (few arrays each): LLVM vectorises a loop only while its runtime alias
   checks stay few. No lane is wasted on padding terms, and the per-sample
   work (log, division) is vector code too, which is what costs at small ``N``.
+  Where the samples are sorted (the Adam loop does it for ``d = 1`` at a small
+  ``eps``, ``_skip_pays``), the terms with ``(z_j - m)/eps < -(_SKIP_T + log N)``
+  at every sample of a sub-block are skipped (``_active_t``): together they
+  weigh less than ``exp(-_SKIP_T) < 2^-64`` of ``s >= 1``, far below its
+  rounding; at ``eps = 0`` only terms below the maximum everywhere, whose
+  weights are exactly 0.
 * otherwise the terms in the lanes (``_block``): samples in groups of four,
   row buffers of ``4 x N``; ``z`` for four samples in one pass over ``j``
   (``W`` transposed once to ``(d, N)``, four rows of ``W`` per pass), then
