@@ -374,3 +374,15 @@ def test_bad_inputs():
 def test_doctests():
     failed, attempted = doctest.testmod(ctl)
     assert failed == 0 and attempted > 0
+
+
+def test_block_call_and_ragged_input_are_checked():
+    blk = Block("tanh", {"A": np.eye(2), "c": np.zeros(2)})
+    with pytest.raises(ValueError, match="x must be finite"):
+        blk([np.nan, 0.0])
+    with pytest.raises(ValueError, match=r"x must have shape \(\.\.\., 2\)"):
+        blk([0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="x is ragged"):
+        ResidualNetwork([blk], 0.1).forward([[1.0], [1.0, 2.0]])
+    with pytest.raises(ValueError, match="A is ragged"):
+        Block("tanh", {"A": [[1.0], [1.0, 2.0]], "c": np.zeros(2)})

@@ -67,7 +67,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _ops
-from ._validate import check_eps, check_int
+from ._validate import _to_array, check_eps, check_int
 
 __all__ = [
     "KINDS",
@@ -104,7 +104,7 @@ def _sigmoid(z, eps):
 
 
 def _real_array(value, name, shape):
-    arr = np.asarray(value)
+    arr = _to_array(value, name)   # ragged input: an error naming the argument
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
@@ -155,14 +155,14 @@ class Block:
             raise ValueError(f"a {kind!r} block needs parameters {list(names)}; "
                              f"missing {sorted(missing)}, unexpected {sorted(extra)}")
         if kind in ("tanh", "softplus"):
-            A = np.asarray(params["A"])
+            A = _to_array(params["A"], "A")
             if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
                 raise ValueError(f"A must be a square (d, d) matrix with d >= 1, got shape "
                                  f"{A.shape}")
             d = A.shape[0]
             p = {"A": _real_array(A, "A", (d, d)), "c": _real_array(params["c"], "c", (d,))}
         else:
-            W = np.asarray(params["W"])
+            W = _to_array(params["W"], "W")
             if W.ndim != 2 or 0 in W.shape:
                 raise ValueError(f"W must be an (n, d) matrix with n, d >= 1, got shape {W.shape}")
             n, d = W.shape
@@ -182,7 +182,18 @@ class Block:
 
     def __call__(self, x):
         """``f(x, theta)`` for states ``x`` of shape (..., d)."""
-        x = np.asarray(x, dtype=np.float64)
+        arr = _to_array(x, "x")
+        if arr.dtype.kind not in "iuf":
+            raise TypeError(f"x must be an array of real numbers, got dtype {arr.dtype}")
+        arr = arr.astype(np.float64)
+        if arr.ndim == 0 or arr.shape[-1] != self.d:
+            raise ValueError(f"x must have shape (..., {self.d}), got {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise ValueError("x must be finite (contains NaN or infinity)")
+        return self._apply(arr)
+
+    def _apply(self, x):
+        """``f(x, theta)`` on validated float64 states (no checks: the network's loop)."""
         P = self.params
         if self.kind == "tanh":
             return np.tanh(x @ P["A"].T + P["c"])
@@ -232,6 +243,14 @@ class Loss(NamedTuple):
     For a batch of states (M, d) the named losses are summed over the batch.
     Build one with :meth:`Loss.squared`, :meth:`Loss.linear`, or pass a
     ``(value, grad)`` pair of callables to the functions that take a loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tropical.control import Loss
+    >>> L = Loss.squared([1.0, 0.0])
+    >>> L.name, L.value(np.array([3.0, 0.0])), L.grad(np.array([3.0, 0.0]))
+    ('squared', 2.0, array([2., 0.]))
     """
 
     name: str
@@ -396,6 +415,17 @@ class BackpropResult(NamedTuple):
     ``loss`` (float), ``states`` (K+1, ..., d), ``adjoints`` (K+1, ..., d) with
     ``adjoints[k] = dL/dx_k``, ``grads``: a list of K dicts (parameter name ->
     ``dL/dtheta_k``, summed over a batch).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tropical.control import ResidualNetwork
+    >>> net = ResidualNetwork.random(2, 3, seed=0)
+    >>> bp = net.backprop([1.0, 0.0], ("squared", np.zeros(2)))
+    >>> bp.states.shape, bp.adjoints.shape, len(bp.grads), sorted(bp.grads[0])
+    ((4, 2), (4, 2), 3, ['A', 'c'])
+    >>> bool(np.array_equal(bp.adjoints[-1], bp.states[-1]))   # p_K = x_K - 0
+    True
     """
 
     loss: float
@@ -523,7 +553,7 @@ class ResidualNetwork:
 
     # -- evaluation ---------------------------------------------------------------
     def _states_in(self, x):
-        arr = np.asarray(x)
+        arr = _to_array(x, "x")   # ragged input: an error naming the argument
         if arr.dtype.kind not in "iuf":
             raise TypeError(f"x must be an array of real numbers, got dtype {arr.dtype}")
         X = arr.astype(np.float64)
@@ -547,7 +577,7 @@ class ResidualNetwork:
         out = np.empty((self.depth + 1,) + X.shape)
         out[0] = X
         for k, blk in enumerate(self.blocks):
-            out[k + 1] = out[k] + self.h * blk(out[k])
+            out[k + 1] = out[k] + self.h * blk._apply(out[k])
         return out
 
     def __call__(self, x):
@@ -773,6 +803,15 @@ class CostateReport:
         Tolerance of :attr:`ok` on the relative discrepancies.
     info : dict
         ``depth``, ``d``, ``h``, ``kinds``, batch size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tropical.control import ResidualNetwork, costate_check
+    >>> net = ResidualNetwork.random(2, 3, seed=0)
+    >>> report = costate_check(net, [1.0, 0.0], ("squared", np.zeros(2)))
+    >>> report.ok, len(report.per_layer_costate), len(report.per_layer_theta)
+    (True, 4, 3)
     """
 
     _FIELDS = ("costate_abs", "costate_rel", "theta_abs", "theta_rel", "state_abs",
