@@ -506,3 +506,15 @@ def test_doctests():
     mod = importlib.import_module("tropical.experiments")
     failed, attempted = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert failed == 0 and attempted > 0
+
+
+def test_network_gap_bound_rejects_bad_weights():
+    with pytest.raises(ValueError, match="at least one layer"):
+        experiments.network_gap_bound([])
+    with pytest.raises(ValueError, match=r"W\[0\] contains NaN"):
+        experiments.network_gap_bound([([[np.nan]], [0.0])])
+    with pytest.raises(ValueError, match="layer 1: W has 5 inputs"):
+        experiments.network_gap_bound([(np.zeros((2, 3)), np.zeros(2)),
+                                       (np.zeros((2, 5)), np.zeros(2))])
+    with pytest.raises(TypeError, match="weights must be a sequence"):
+        experiments.network_gap_bound(3)

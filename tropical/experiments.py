@@ -323,7 +323,16 @@ def _execute(name, parameters, stages, body, progress):
 
 
 class ExperimentUnavailable(ImportError):
-    """An experiment needs a module of the engine that is not installed or not written yet."""
+    """An experiment needs a module of the engine that is not installed or not written yet.
+
+    An ``ImportError``, so that ``except ImportError`` catches it too.
+
+    Examples
+    --------
+    >>> from tropical.experiments import ExperimentUnavailable
+    >>> issubclass(ExperimentUnavailable, ImportError)
+    True
+    """
 
 
 def _needs(name):
@@ -357,7 +366,14 @@ def _check_out_path(path, what):
 
 
 def names():
-    """The registered experiment names, sorted."""
+    """The registered experiment names, sorted.
+
+    Examples
+    --------
+    >>> from tropical.experiments import names
+    >>> names()
+    ['bifurcation', 'identities', 'robustness', 'scaling']
+    """
     return sorted(EXPERIMENTS)
 
 
@@ -490,7 +506,14 @@ def network_gap_bound(weights):
     >>> C / np.log(2), float(Cn / np.log(2))
     (array([3.]), 3.0)
     """
-    Ws = [np.abs(np.asarray(W, dtype=np.float64)) for W, _ in weights]
+    from .diagram import _layers
+
+    if isinstance(weights, (str, bytes)) or not hasattr(weights, "__iter__"):
+        raise TypeError(f"weights must be a sequence of (W, b) layers, got "
+                        f"{type(weights).__name__}")
+    # finite, 2-D, chained shapes, at least one layer: a clear error naming the layer
+    # (an empty list was an IndexError, NaN weights a bound of 0)
+    Ws = [np.abs(W) for W, _ in _layers(list(weights))]
     C = np.zeros(Ws[0].shape[0])
     Cn = 0.0
     for k, W in enumerate(Ws):
