@@ -405,3 +405,29 @@ def test_gibbs_l1_kernels_equal_numpy(rng):
         np.testing.assert_allclose(ab, np.abs(A - B).sum(1), rtol=1e-14)
         np.testing.assert_allclose(bc, np.abs(B - C).sum(1), rtol=1e-14)
         np.testing.assert_allclose(one, ab, rtol=1e-14)
+
+
+def test_public_helpers_reject_bad_input():
+    layer = LSELayer([[1.0], [-1.0]], [0.0, 0.0])
+    with pytest.raises(ValueError, match="npoints must be >= 1"):
+        dg.check(layer, eps=[0.5], npoints=0)
+    with pytest.raises(ValueError, match="npoints must be >= 1"):
+        dg.check_deep([([[1.0]], [0.0])], eps=[0.5], npoints=0)
+    with pytest.raises(TypeError, match="views must be a dict"):
+        dg.check(layer, eps=[0.5], npoints=8, views=["pde"])
+    with pytest.raises(ValueError, match="fit_below must be > 0"):
+        dg.check(layer, eps=[0.5], npoints=8, fit_below=0.0)
+    with pytest.raises(ValueError, match="M must be finite and >= 0"):
+        dg.rounding_budget(np.nan, 0.1, 3, 2)
+    with pytest.raises(ValueError, match="N must be >= 1"):
+        dg.rounding_budget(1.0, 0.1, 0, 2)
+    with pytest.raises(ValueError, match="eps must be >= 0"):
+        dg.rounding_budget(1.0, -0.1, 3, 2)
+    with pytest.raises(ValueError, match="0 < low <= high"):
+        dg.default_eps(low=2.0, high=1.0)
+    with pytest.raises(ValueError, match="W contains NaN"):
+        dg.default_points([[np.nan, 0.0]], [0.0])
+    with pytest.raises(ValueError, match=r"b must have shape \(3,\)"):
+        dg.default_points(np.eye(3), [0.0, 1.0])
+    # the checked public budget is the one the check uses
+    assert dg.rounding_budget(2.0, 0.1, 5, 3) == dg._rounding_budget(2.0, 0.1, 5, 3)

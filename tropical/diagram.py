@@ -187,6 +187,14 @@ class Row:
     (largest ``measured - bound``, ``worst_x``, ``worst_eps``); ``max_measured``
     and ``max_bound`` are the largest over all samples; ``by_eps`` lists
     ``[eps, max measured, max bound]``.
+
+    Examples
+    --------
+    >>> import tropical
+    >>> layer = tropical.LSELayer([[1.0], [-1.0]], [0.0, 0.0])
+    >>> row = tropical.check(layer, eps=[1.0, 0.1, 0.01], npoints=16).rows[0]
+    >>> row.name, row.kind, row.ok, bool(row.measured <= row.bound)
+    ('network->pde', 'arrow', True, True)
     """
 
     name: str
@@ -377,7 +385,30 @@ class DiagramReport:
 # ---------------------------------------------------------------------------------
 
 def default_eps(n=13, high=1.0, low=1e-6):
-    """A log grid of ``n`` temperatures from ``high`` down to ``low``."""
+    """A log grid of ``n`` temperatures from ``high`` down to ``low``.
+
+    Parameters
+    ----------
+    n : int, default 13
+        Number of temperatures (``>= 1``).
+    high, low : float
+        The largest and smallest temperature, ``0 < low <= high``, finite.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        Decreasing from ``high`` to ``low``.
+
+    Examples
+    --------
+    >>> from tropical.diagram import default_eps
+    >>> default_eps(3)
+    array([1.e+00, 1.e-03, 1.e-06])
+    """
+    n = check_int(n, "n", minimum=1)
+    high, low = check_eps(high, "high"), check_eps(low, "low")
+    if not 0 < low <= high:
+        raise ValueError(f"default_eps needs 0 < low <= high, got low={low}, high={high}")
     return np.logspace(math.log10(high), math.log10(low), n)
 
 
@@ -390,10 +421,35 @@ def default_points(W, b, n=256, seed=0):
     hypersurface (a box point projected onto the tie of its two largest
     terms), the rest uniform in ``[-4R, 4R]^d``, plus two far points at
     ``|x| = 1000 R`` (no overflow). Deterministic for a given ``seed``.
+
+    Parameters
+    ----------
+    W : array_like, shape (N, d)
+        Finite weights of the layer.
+    b : array_like, shape (N,)
+        Finite biases.
+    n : int, default 256
+        Number of points (``>= 1``; exactly ``n`` when ``N > 1`` and ``n >= 5``,
+        the tie quarter is left out when ``N = 1``, and at least 3 points).
+    seed : int, default 0
+        Seed of the ``numpy.random.Generator``.
+
+    Returns
+    -------
+    ndarray, shape (P, d)
+
+    Examples
+    --------
+    >>> from tropical.diagram import default_points
+    >>> default_points([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.5], n=16).shape
+    (16, 2)
     """
-    W = np.asarray(W, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    W = _finite(W, "W", 2)
     N, d = W.shape
+    if N == 0 or d == 0:
+        raise ValueError(f"W must have shape (N, d) with N, d >= 1, got {W.shape}")
+    b = _finite(b, "b", 1, (N,))
+    n = check_int(n, "n", minimum=1)
     rng = np.random.default_rng(seed)
     if N > 1:
         m = min(N * (N - 1) // 2, 20000)
@@ -448,6 +504,24 @@ def load_model(path=None):
     from it), ``t`` (> 0, default 1) and ``eps`` (the layer's temperature, or
     several temperatures to sweep). ``path=None`` reads the bundled default
     model. Raises ``OSError``/``ValueError`` with a one-line message.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The ``.npz`` file; default: the bundled model.
+
+    Returns
+    -------
+    dict
+        ``W``, ``b`` and whichever of ``y``, ``g``, ``t``, ``eps`` the file
+        has, plus ``source`` (where it came from).
+
+    Examples
+    --------
+    >>> from tropical.diagram import load_model
+    >>> model = load_model()
+    >>> sorted(model), model["W"].shape
+    (['W', 'b', 'eps', 'g', 'source', 't', 'y'], (16, 2))
     """
     if path is None:
         from importlib import resources
@@ -495,7 +569,38 @@ def load_model(path=None):
 
 
 def rounding_budget(M, eps, N, d):
-    """First-order rounding budget of an exact arrow (module docstring)."""
+    """First-order rounding budget of an exact arrow (module docstring).
+
+    ``u ((3d + 32) M + 2 eps (N + 8 + 4 log N))`` with ``u = 2**-53``.
+
+    Parameters
+    ----------
+    M : float or array_like
+        Scale of the exponents at each point (finite, ``>= 0``).
+    eps : float
+        Temperature, ``>= 0``.
+    N, d : int
+        Number of terms (``>= 1``) and dimension (``>= 1``).
+
+    Returns
+    -------
+    float or ndarray
+        The budget, with the shape of ``M``.
+
+    Examples
+    --------
+    >>> from tropical.diagram import rounding_budget
+    >>> float(rounding_budget(1.0, 0.0, 4, 2)) == 38 * 2.0 ** -53
+    True
+    """
+    Ma = np.asarray(M, dtype=np.float64)
+    if not (np.isfinite(Ma).all() and (Ma >= 0).all()):
+        raise ValueError("M must be finite and >= 0")
+    return _rounding_budget(M, check_eps(eps), check_int(N, "N", minimum=1),
+                            check_int(d, "d", minimum=1))
+
+
+def _rounding_budget(M, eps, N, d):
     return _U * ((3 * d + 32) * M + 2 * eps * (N + 8 + 4 * math.log(N)))
 
 
@@ -874,7 +979,14 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
     if _is_deep(model):
         return check_deep(model, eps=eps, x=x, npoints=npoints, seed=seed, progress=progress)
     layer, data = _as_layer(model)
+    if views is not None and not isinstance(views, dict):
+        raise TypeError(f"views must be a dict such as {{'pde': HopfCole}}, got "
+                        f"{type(views).__name__}")
     views = dict(views or {})
+    npoints = check_int(npoints, "npoints", minimum=1)
+    fit_below = check_eps(fit_below, "fit_below")   # NaN, inf, < 0: a clear error
+    if not fit_below > 0:
+        raise ValueError(f"fit_below must be > 0, got {fit_below}")
     if "t" in data:
         t = data["t"]
     t = check_eps(t, "t")
@@ -958,7 +1070,7 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
         with clock("lp (eps = 0)"):
             L[sl], _, Lgap[sl], _ = _solve(lp0, Xs, in_sample[sl])
             st_c[:, sl] = st_n[:, sl] if same_wb else _cvx_stats(lp0, Xs)
-    budget0 = rounding_budget(M, 0.0, N, d)
+    budget0 = _rounding_budget(M, 0.0, N, d)
 
     acc = {}
 
@@ -989,7 +1101,7 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
             net = net_of(e)
             pde = pde_of(e)
             cvx = cvx_of(e)
-            budget = rounding_budget(M, e, N, d)
+            budget = _rounding_budget(M, e, N, d)
             gaps = {k: np.empty(P) for k in nfit_gaps}
             ents = {k: np.empty(P) for k in nfit_gaps}
             for s in range(0, P, chunk):
@@ -1023,7 +1135,7 @@ def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, ch
                 r_n = _refined_from(st_n[:, sl], e, N)
                 r_p = _refined_from(st_p[:, sl], e, N)
                 r_c = _refined_from(st_c[:, sl], e, N)
-                rb = rounding_budget(Ms, e, N, d)
+                rb = _rounding_budget(Ms, e, N, d)
                 arrow("network", "tropical").add(g_n, r_n + rb, Xs, e, lower=rb)
                 arrow("pde", "hopf_lax").add(g_p, r_p + rb, Xs, e, lower=rb)
                 arrow("convex", "lp").add(g_c, r_c + rb + cgap + Lgap[sl], Xs, e,
@@ -1137,7 +1249,7 @@ def _rate_row(name, eps_done, gaps, ents, X, M, N, d, fit_below):
     lo = Hs[np.argmin(e)]
     hi = Hs[np.argmax(e)]
     # rounding of each gap: two budgets (value at eps and at 0) per point
-    err = np.abs(w) @ np.stack([2 * rounding_budget(M, float(v), N, d) for v in e])
+    err = np.abs(w) @ np.stack([2 * _rounding_budget(M, float(v), N, d) for v in e])
     tol = err + 1e-9 * (1 + hi)
     meas = np.maximum(lo - slope, slope - hi)
     i = int(np.argmax(meas - tol))
@@ -1260,6 +1372,7 @@ def check_deep(layers, eps=None, x=None, *, activate_last=False, npoints=256, se
         raise ValueError("eps: give at least one temperature > 0")
     rng = np.random.default_rng(seed)
     if x is None:
+        npoints = check_int(npoints, "npoints", minimum=1)
         W1, b1 = layers[0]
         R = max(1.0, 2.0 * float(np.max(np.abs(b1) / np.maximum(np.linalg.norm(W1, axis=1),
                                                                 1e-300))))
