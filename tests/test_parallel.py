@@ -579,3 +579,15 @@ def test_distributed_matmul_memmap(client, tmp_path, rng):
 def test_doctests():
     res = doctest.testmod(parallel, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert res.failed == 0 and res.attempted > 0
+
+
+def test_out_with_a_lossy_dtype_is_rejected(rng):
+    # writing the float64 product into an int or float32 target truncated/rounded silently
+    A, B = _data(rng, 6, 5, 4, np.float64, "max")
+    for dtype in (np.int64, np.float32):
+        with pytest.raises(ValueError, match="out must have a dtype that holds float64"):
+            parallel.matmul(A, B, out=np.zeros((6, 4), dtype=dtype), scheduler="sync")
+    A32, B32 = A.astype(np.float32), B.astype(np.float32)
+    out = np.zeros((6, 4))                       # float32 C into float64: exact
+    parallel.matmul(A32, B32, out=out, chunks=3, scheduler="sync")
+    assert np.array_equal(out, tropical.matmul(A32, B32).astype(np.float64))

@@ -634,6 +634,10 @@ def _store(C, out, scheduler, dask):
 
     if tuple(getattr(out, "shape", ())) != C.shape:
         raise ValueError(f"out must have shape {C.shape}, got {getattr(out, 'shape', None)}")
+    out_dtype = np.dtype(getattr(out, "dtype", np.float64))
+    if not np.can_cast(C.dtype, out_dtype, casting="safe"):
+        # an integer (or float32 for a float64 C) target would silently truncate or round
+        raise ValueError(f"out must have a dtype that holds {C.dtype} exactly, got {out_dtype}")
     target = _FileArray.from_memmap(out, writable=True)
     if target is None:
         if isinstance(out, np.memmap) and getattr(out, "mode", None) == "r":
