@@ -340,8 +340,21 @@ def test_robustness_holds(quick_robustness):
         found, cert = np.array(L["found"]), np.array(L["certificate"])
         assert np.all(found <= cert * (1 + 1e-9) + 1e-12) and np.all(found >= -1e-12)
     ce = res.numbers["pointwise_counterexample"]
-    assert ce["remainder"] == pytest.approx(0.05 * math.log(2) - 0.05 * math.log1p(
-        math.exp(-2 / 0.05)) + 1 - math.tanh(1 / 0.05), rel=1e-9)
+    # f = LSE_0.05(x, -x) at x = 1, delta = -1: R = f(0) - f(1) + f'(1), f' = tanh(x/eps),
+    # at 40 digits; the engine's error is within its own stated rounding budget
+    # (was rel=1e-9, about 1e6 times looser than the budget)
+    import mpmath
+
+    from tropical.robustness import remainder_budget
+    from tropical.views.network import LSELayer
+
+    with mpmath.workdps(40):
+        e = mpmath.mpf("0.05")
+        f = lambda x: e * mpmath.log(mpmath.exp(x / e) + mpmath.exp(-x / e))  # noqa: E731
+        exact = f(0) - f(1) + mpmath.tanh(1 / e)
+        err = abs(mpmath.mpf(ce["remainder"]) - exact)
+    two = LSELayer([[1.0], [-1.0]], [0.0, 0.0], 0.05)
+    assert err <= remainder_budget(two, [[1.0]], [[-1.0]])[0]
 
 
 def test_robustness_claims_fail_on_broken_ingredients(monkeypatch):
