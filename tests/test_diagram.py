@@ -431,3 +431,26 @@ def test_public_helpers_reject_bad_input():
         dg.default_points(np.eye(3), [0.0, 1.0])
     # the checked public budget is the one the check uses
     assert dg.rounding_budget(2.0, 0.1, 5, 3) == dg._rounding_budget(2.0, 0.1, 5, 3)
+
+
+def test_plot_to_a_file_leaves_the_backend_alone(tmp_path):
+    # saving used matplotlib.use("Agg"): the caller's backend was switched for the session
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("matplotlib")
+    code = ("import sys, matplotlib; from tropical import diagram as dg; "
+            "from tropical.views.network import LSELayer; "
+            "from tropical.experiments import ExperimentResult, Claim; "
+            "r = dg.check(LSELayer([[1.0], [-1.0]], [0.0, 0.0]), eps=[1.0, 0.1, 0.01], "
+            "npoints=16); "
+            f"r.plot({str(tmp_path / 'a.png')!r}); "
+            "ExperimentResult('x', {}, {}, [Claim('s', True, 'e')])"
+            f".plot({str(tmp_path / 'b.png')!r}); "
+            "print(matplotlib.rcParams['backend'], 'matplotlib.pyplot' in sys.modules)")
+    env = dict(os.environ, MPLBACKEND="svg")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["svg", "False"]
+    assert (tmp_path / "a.png").stat().st_size > 1000 and (tmp_path / "b.png").stat().st_size > 0

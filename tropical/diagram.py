@@ -350,17 +350,24 @@ class DiagramReport:
         """Log-log plot of the vertical gaps against eps with their bounds.
 
         Needs matplotlib (the ``plot`` extra: ``pip install tropical-engine[plot]``).
-        Saves to ``path`` when given; returns the figure.
+        Saves to ``path`` when given; returns the figure. With a ``path`` and no
+        ``ax`` the figure is made outside pyplot (``matplotlib.figure.Figure``),
+        so the caller's backend is left as it is.
         """
+        detached = path is not None and ax is None
         try:
-            import matplotlib
-            if path is not None and ax is None:
-                matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
+            import matplotlib  # noqa: F401
+            if detached:
+                from matplotlib.figure import Figure
+            elif ax is None:
+                import matplotlib.pyplot as plt
         except ImportError:
             raise ImportError("DiagramReport.plot needs matplotlib: install the 'plot' extra "
                               "(pip install 'tropical-engine[plot]')") from None
-        if ax is None:
+        if detached:
+            fig = Figure(figsize=(6, 4))
+            ax = fig.subplots()
+        elif ax is None:
             fig, ax = plt.subplots(figsize=(6, 4))
         else:
             fig = ax.figure

@@ -245,7 +245,9 @@ class ExperimentResult:
     def plot(self, path=None):
         """A figure of the experiment's numbers; saved to ``path`` when given.
 
-        Needs matplotlib (the ``plot`` extra). Returns the figure.
+        Needs matplotlib (the ``plot`` extra). Returns the figure. With a
+        ``path`` the figure is made outside pyplot (``matplotlib.figure.Figure``),
+        so the caller's backend is left as it is.
         """
         plt = _pyplot(path is not None)
         fig = _PLOTS[self.name](self, plt) if self.name in _PLOTS else _plot_claims(self, plt)
@@ -254,16 +256,32 @@ class ExperimentResult:
         return fig
 
 
+class _DetachedFigures:
+    """``plt.subplots`` without pyplot: a ``Figure`` that no backend manages.
+
+    Saving to a file needs no GUI backend, and ``matplotlib.use("Agg")`` would
+    switch the caller's backend for the rest of the session.
+    """
+
+    @staticmethod
+    def subplots(*args, figsize=None, **kwargs):
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(*args, **kwargs)
+
+
 def _pyplot(headless):
     try:
-        import matplotlib
+        import matplotlib  # noqa: F401
         if headless:
-            matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+            import matplotlib.figure  # noqa: F401
+        else:
+            import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError("ExperimentResult.plot needs matplotlib: install the 'plot' extra "
                           "(pip install 'tropical-engine[plot]')") from None
-    return plt
+    return _DetachedFigures if headless else plt
 
 
 # ---------------------------------------------------------------------------------
@@ -430,10 +448,7 @@ def run(name, *, quick=False, out=None, plot=None, progress=None):
             fh.write(result.to_json(indent=1))
             fh.write("\n")
     if plot is not None:
-        import matplotlib.pyplot as plt
-
-        fig = result.plot(plot)
-        plt.close(fig)
+        result.plot(plot)            # a figure outside pyplot: nothing to close
     return result
 
 
