@@ -59,6 +59,7 @@ import time
 import numpy as np
 
 from . import _kernels
+from ._progress import want_progress
 from ._validate import as_semiring_array, check_eps, check_int
 
 __all__ = [
@@ -1625,9 +1626,7 @@ def bifurcation_diagram(layer, eps_range, box, *, t=1.0, checkpoints=2, progress
     lo, hi = _check_box(box, layer.d)
     checkpoints = check_int(checkpoints, "checkpoints", minimum=0)
     max_steps = check_int(max_steps, "max_steps", minimum=1)
-    if progress is None:
-        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
-    show = _Progress(bool(progress))
+    show = _Progress(want_progress(progress))
     d = layer.d
     lam_lo, lam_hi = math.log(e_lo), math.log(e_hi)
     lam_seeds = list(np.linspace(lam_lo, lam_hi, checkpoints + 2))

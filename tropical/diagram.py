@@ -104,6 +104,7 @@ import time
 import numpy as np
 
 from . import _ops
+from ._progress import want_progress as _want_progress
 from ._validate import as_semiring_array, check_eps, check_int
 
 __all__ = ["diagram", "check", "check_deep", "DiagramReport", "Row", "default_points",
@@ -911,15 +912,6 @@ class _Progress:
         if self.enabled:
             sys.stderr.write("\n")
             sys.stderr.flush()
-
-
-def _want_progress(progress):
-    if progress is not None:
-        return bool(progress)
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def check(model, eps=None, x=None, t=1.0, *, views=None, npoints=256, seed=0, chunk=None,

@@ -50,6 +50,8 @@ import time
 
 import numpy as np
 
+from ._progress import want_progress as _want_progress
+
 __all__ = [
     "Claim",
     "ExperimentResult",
@@ -310,15 +312,6 @@ class _Recorder:
         if self.progress:
             sys.stderr.write("\n")
             sys.stderr.flush()
-
-
-def _want_progress(progress):
-    if progress is not None:
-        return bool(progress)
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def _execute(name, parameters, stages, body, progress):
@@ -1574,7 +1567,7 @@ def _robustness(rec, p):
               ok_rem, "; ".join(ev_r))
     rec.claim("the measured remainder (cumulant-generating form) equals its definition "
               "f(x + delta) - f(x) - <grad f(x), delta> within rounding",
-              ok_def, f"at every reported point of both layers")
+              ok_def, "at every reported point of both layers")
     # the pointwise reading of the bound: a counterexample and the trained layers
     e0 = 0.05
     two = vnet.LSELayer([[1.0], [-1.0]], [0.0, 0.0], e0)

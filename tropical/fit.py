@@ -55,6 +55,7 @@ import time
 
 import numpy as np
 
+from ._progress import want_progress as _want_progress
 from ._validate import check_eps, check_int
 
 __all__ = [
@@ -79,17 +80,6 @@ def _finite(data, name):
     from .views.pde import _finite_array
 
     return _finite_array(data, name)
-
-
-def _want_progress(progress):
-    if progress is not None:
-        if not isinstance(progress, (bool, np.bool_)):
-            raise TypeError(f"progress must be a bool or None, got {type(progress).__name__}")
-        return bool(progress)
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def _check_positive(value, name):

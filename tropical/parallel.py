@@ -68,6 +68,7 @@ import uuid
 import numpy as np
 
 from . import _config, _kernels
+from ._progress import want_progress as _want_progress
 from ._validate import as_semiring_array, check_eps, check_int, check_sense
 
 __all__ = ["matmul", "plan_chunks", "sweep", "SweepResult", "regions"]
@@ -855,15 +856,6 @@ class _Progress:
         if self.show:
             sys.stderr.write(f"{note}\n")
             sys.stderr.flush()
-
-
-def _want_progress(progress):
-    if progress is None:
-        try:
-            return sys.stderr.isatty()
-        except Exception:  # noqa: BLE001
-            return False
-    return bool(progress)
 
 
 def _call_point(fn, point):

@@ -79,6 +79,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._progress import want_progress
+
 __all__ = [
     "regions",
     "Regions",
@@ -1113,7 +1115,7 @@ def _walk(spec, d, lo, hi, progress, max_regions, start):
     complete = True
     t0 = time.monotonic()
     last = t0
-    show = progress if progress is not None else _stderr_is_tty()
+    show = want_progress(progress)
     try:
         while queue:
             key = queue.popleft()
@@ -1181,13 +1183,6 @@ def _walk(spec, d, lo, hi, progress, max_regions, start):
     if len(E):
         E = np.unique(np.sort(E, axis=1), axis=0)
     return C, np.array(interior).reshape(len(codes), d), E, hreps, verts, complete
-
-
-def _stderr_is_tty():
-    try:
-        return sys.stderr.isatty()
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def regions(net, box, *, method="auto", progress=None, max_regions=None) -> Regions:

@@ -100,6 +100,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _ops
+from ._progress import want_progress as _want_progress
 from ._validate import check_int
 
 __all__ = [
@@ -857,15 +858,6 @@ class AdversarialResult(NamedTuple):
 def _unit(V):
     n = np.linalg.norm(V, axis=-1, keepdims=True)
     return np.where(n > 0, V / np.where(n > 0, n, 1.0), 0.0), n[..., 0]
-
-
-def _want_progress(progress):
-    if progress is not None:
-        return bool(progress)
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def adversarial_search(layer, x, radius, steps=30, restarts=16, seed=0, step_size=None,
