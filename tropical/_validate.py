@@ -34,7 +34,11 @@ def check_sense(sense) -> int:
 
 
 def check_eps(eps, name: str = "eps") -> float:
-    """Return ``eps`` as a float after checking that it is finite and >= 0."""
+    """Return ``eps`` as a float after checking that it is finite and >= 0.
+
+    Also used for other non-negative reals (a Lipschitz constant, a time, a
+    tolerance): ``name`` is the argument the message names.
+    """
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
         raise TypeError(f"{name} must be a real number >= 0, got {type(eps).__name__} {eps!r}")
     value = float(eps)
@@ -43,7 +47,8 @@ def check_eps(eps, name: str = "eps") -> float:
     if math.isinf(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if value < 0:
-        raise ValueError(f"{name} must be >= 0 (eps = 0 is the tropical limit), got {value}")
+        why = " (eps = 0 is the tropical limit)" if "eps" in name else ""
+        raise ValueError(f"{name} must be >= 0{why}, got {value}")
     return value
 
 
