@@ -631,3 +631,16 @@ def test_doctests():
 
     res = doctest.testmod(mod)
     assert res.failed == 0 and res.attempted > 0
+
+
+def test_vectorised_exp_is_bitwise_the_lse_one(rng):
+    """kernels/views.py carries a copy of the exp of kernels/lse.py (one file per cached
+    kernel): the copies must not drift apart."""
+    from tropical.kernels import lse, views
+
+    z = np.concatenate([rng.uniform(-708, 1, 20000), -rng.exponential(5.0, 20000),
+                        [0.0, -0.0, 1.0, -708.0, -709.0, -745.2, -1e-300, -np.inf]])
+    a, b = np.empty_like(z), np.empty_like(z)
+    views.exp_term_array(z, a)
+    lse._exp_term_array(z, b)
+    assert np.array_equal(a, b)
