@@ -250,7 +250,7 @@ def upper_triangulation_2d(E, c, fallback_lp=False):
         # (near-vertical ones can fold over in projection; fills put back, exactly,
         # what they covered)
         for proposal in (tris, _qhull_upper(E, c, options, min_z=1e-9)):
-            fixed = None if proposal is None else _flip_to_upper(P, A2, proposal, 2 * N + 50, E)
+            fixed = None if proposal is None else _flip_to_upper(P, A2, proposal, 10 * N + 100, E)
             result = None if fixed is None else _verify(P, A2, hull, fixed, E)
             if result is not None:
                 return result
