@@ -340,16 +340,34 @@ def _flip_to_upper(P, A2, tris, max_steps, E):
             if _orient2d(a, b, A2[q]) == 0:
                 on_hull[q].add(h)
 
+    Ex, Ey = np.ascontiguousarray(E[:, 0], dtype=np.float64), np.ascontiguousarray(E[:, 1], dtype=np.float64)
+    everyone = np.arange(N)
+
+    def orient_signs(u, v, idx):
+        """Exact signs of orient(u, v, q) for q in ``idx``: a floating-point filter
+        (Shewchuk's bound for orient2d; A2 is E scaled per axis by powers of 2, which
+        keeps every sign), exact integers where the filter cannot decide."""
+        ax, ay = Ex[v] - Ex[u], Ey[v] - Ey[u]
+        left, right = ax * (Ey[idx] - Ey[u]), ay * (Ex[idx] - Ex[u])
+        det = left - right
+        bound = 3.3306690738754716e-16 * (np.abs(left) + np.abs(right))
+        sign = np.where(det > bound, 1, np.where(det < -bound, -1, 0))
+        for k in np.flatnonzero(~((det > bound) | (det < -bound))):  # undecided (or NaN)
+            o = _orient2d(A2[u], A2[v], A2[int(idx[k])])
+            sign[k] = (o > 0) - (o < 0)
+        return sign
+
     def fits(t):
         """A ccw triangle that overlaps no triangle: no edge taken, no vertex inside it."""
         a, b, cc = t
         if (a, b) in edge or (b, cc) in edge or (cc, a) in edge:
             return False
-        for q in range(N):
-            if out[q] and q not in t and _orient2d(A2[a], A2[b], A2[q]) >= 0 \
-                    and _orient2d(A2[b], A2[cc], A2[q]) >= 0 and _orient2d(A2[cc], A2[a], A2[q]) >= 0:
-                return False
-        return True
+        idx = np.array([q for q in range(N) if out[q] and q not in t], dtype=np.intp)
+        if not len(idx):
+            return True
+        inside = (orient_signs(a, b, idx) >= 0) & (orient_signs(b, cc, idx) >= 0) \
+            & (orient_signs(cc, a, idx) >= 0)
+        return not inside.any()
 
     def fix_boundary(u, v, extend):
         """Fill outside the boundary edge u -> v (interior on its left); True if moved.
@@ -366,19 +384,15 @@ def _flip_to_upper(P, A2, tris, max_steps, E):
                 return True
         if not extend:
             return False
-        outside = [q for q in range(N) if _orient2d(A2[u], A2[v], A2[q]) < 0]
+        outside = everyone[orient_signs(u, v, everyone) < 0].tolist()
         if not outside:
             return False
         p = outside[0]
-        changed = True
-        while changed:  # shrink to a triangle with no other outside point in it
-            changed = False
-            for q in outside:
-                if q != p and _orient2d(A2[u], A2[q], A2[v]) > 0 \
-                        and _orient2d(A2[u], A2[p], A2[q]) >= 0 \
-                        and _orient2d(A2[q], A2[p], A2[v]) >= 0:
-                    p, changed = q, True
-                    break
+        for q in outside[1:]:  # shrink to a triangle with no other outside point in it;
+            # each new triangle lies inside the last, so one pass suffices
+            if _orient2d(A2[u], A2[q], A2[v]) > 0 and _orient2d(A2[u], A2[p], A2[q]) >= 0 \
+                    and _orient2d(A2[q], A2[p], A2[v]) >= 0:
+                p = q
         if not fits((u, p, v)):
             return False
         add((u, p, v))
