@@ -279,7 +279,7 @@ def test_numpydoc_docstring_with_examples(name):
         assert not missing, f"{name}: parameters {missing} are not documented"
 
 
-DOCTEST_MODULES = ["tropical._ops", "tropical.semiring", "tropical._warmup", "tropical._progress", "tropical"]
+DOCTEST_MODULES = ["tropical._ops", "tropical.semiring", "tropical._warmup", "tropical._progress", "tropical._jsonio", "tropical"]
 
 
 def _run_doctests(module):

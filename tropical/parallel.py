@@ -68,6 +68,7 @@ import uuid
 import numpy as np
 
 from . import _config, _kernels
+from ._jsonio import dump_document, load_document
 from ._progress import want_progress as _want_progress
 from ._validate import as_semiring_array, check_eps, check_int, check_sense
 
@@ -817,21 +818,12 @@ class SweepResult:
                "results": {str(q): _jsonable(v) for q, v in sorted(self.results.items())},
                "failures": {str(q): v for q, v in sorted(self.failures.items())},
                "interrupted": self.interrupted, "elapsed": self.elapsed}
-        text = json.dumps(doc)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        return text
+        return dump_document(doc, path)
 
     @classmethod
     def from_json(cls, text) -> "SweepResult":
         """Rebuild from :meth:`to_json` output (text or a path); values come back as JSON data."""
-        if not str(text).lstrip().startswith("{"):
-            with open(text, encoding="utf-8") as fh:
-                text = fh.read()
-        doc = json.loads(text)
-        if doc.get("format") != "tropical.sweep":
-            raise ValueError("not a tropical.sweep JSON document")
+        doc = load_document(text, "tropical.sweep")
         return cls(doc["points"], {int(q): v for q, v in doc["results"].items()},
                    {int(q): v for q, v in doc["failures"].items()}, doc["interrupted"],
                    doc["elapsed"])

@@ -68,7 +68,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import math
 from array import array
 import sys
@@ -79,6 +78,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._jsonio import dump_document, load_document
 from ._progress import want_progress
 
 __all__ = [
@@ -733,21 +733,12 @@ class Regions:
                 if self.dim <= 2:
                     item["vertices"] = self._vertices(i).tolist()
             doc["regions"].append(item)
-        text = json.dumps(doc)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        return text
+        return dump_document(doc, path)
 
     @classmethod
     def from_json(cls, text) -> "Regions":
         """Rebuild from :meth:`to_json` output (text or a path); no network attached."""
-        if not str(text).lstrip().startswith("{"):
-            with open(text, encoding="utf-8") as fh:
-                text = fh.read()
-        doc = json.loads(text)
-        if doc.get("format") != "tropical.regions":
-            raise ValueError("not a tropical.regions JSON document")
+        doc = load_document(text, "tropical.regions")
         d = doc["dim"]
         regs = doc["regions"]
         N = len(regs)
