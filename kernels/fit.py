@@ -161,8 +161,32 @@ def _maxnum(typingctx, a, b):
     return sig, codegen
 
 
+@intrinsic
+def _max_finite(typingctx, a, b):
+    """``llvm.maxnum`` with the ``nnan`` flag, for operands that are never NaN: a
+    single vector max (``vmaxpd``), and the result is always stored (a
+    compare-and-select lets LLVM turn ``m[t] = max(m[t], z)`` into a masked
+    store)."""
+    if not (isinstance(a, types.Float) and isinstance(b, types.Float)):
+        return None
+    sig = types.float64(types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        x = context.cast(builder, args[0], a, types.float64)
+        y = context.cast(builder, args[1], b, types.float64)
+        dbl = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.maxnum", [dbl],
+                                              ir.FunctionType(dbl, [dbl, dbl]))
+        return builder.call(fn, [x, y], fastmath=("nnan",))
+
+    return sig, codegen
+
+
 if numba.config.DISABLE_JIT:  # intrinsics cannot run as Python: stand-ins
     import struct
+
+    def _max_finite(a, b):  # noqa: F811
+        return np.float64(a if a >= b else b)
 
     def _maxnum(a, b):  # noqa: F811
         return np.float64(a if a >= b else b)
@@ -218,6 +242,90 @@ def _exp_term_array(x, out):
     """out[i] = _exp_term(x[i]) (tests: bitwise the copy in kernels/lse.py)."""
     for i in range(x.shape[0]):
         out[i] = _exp_term(x[i])
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
+def _exp_unflushed(x):
+    """:func:`_exp_term` for ``x`` in ``[-708, 0]`` only, without its two selects.
+
+    Bit for bit :func:`_exp_term` there (the same operations); below ``-745``
+    the exponent field would wrap, so callers use it only where
+    :func:`_flush_free` has proven every argument ``>= -700``.
+    """
+    t = x * _LOG2E + _ROUND
+    kf = t - _ROUND
+    r = (x - kf * _LN2_HI) - kf * _LN2_LO
+    q = _Q9
+    q = q * r + _Q8
+    q = q * r + _Q7
+    q = q * r + _Q6
+    q = q * r + _Q5
+    q = q * r + _Q4
+    q = q * r + _Q3
+    q = q * r + _Q2
+    q = q * r + _Q1
+    q = q * r + _Q0
+    p = 1.0 + r * (1.0 + r * q)
+    return _i64_bits_as_f64(_f64_bits_as_i64(p) + (_f64_bits_as_i64(t) << 52))
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _exp_unflushed_array(x, out):
+    """out[i] = _exp_unflushed(x[i]) (tests: bitwise _exp_term on [-708, 0])."""
+    for i in range(x.shape[0]):
+        out[i] = _exp_unflushed(x[i])
+
+
+_FLUSH_FREE_BELOW = 700.0  # no exponent (z_j - m)/eps can fall below -this: no flush
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _coord_ranges(XT, d):
+    """``R[k] = max_i |XT[k, i]|`` for ``k < d`` (once per call; the bound of
+    :func:`_flush_free`)."""
+    R = np.zeros(d, np.float64)
+    for k in range(d):
+        row = XT[k]
+        r = 0.0
+        for i in range(row.shape[0]):
+            r = max(r, abs(row[i]))
+        R[k] = r
+    return R
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _flush_free(R, W, b, inv):
+    """Whether ``(z_j - max_l z_l)*inv >= -_FLUSH_FREE_BELOW`` provably holds for every
+    sample in the box ``|x_k| <= R[k]`` and every term (then :func:`_exp_unflushed`
+    computes exactly what :func:`_exp_term` would).
+
+    ``z_l - z_j = (w_l - w_j).x + (b_l - b_j) <= sum_k (max w_k - min w_k) R_k +
+    (max b - min b)``; the rounding of ``z`` (``d + 1`` operations on terms of
+    size at most ``|b| + sum_k |w_k| R_k``), of the subtraction and of the
+    product is covered by a relative margin far above ``(d + 4) u``.
+    """
+    N, d = W.shape
+    if not inv < _INF:
+        return False
+    lo = hi = b[0]
+    big = 0.0
+    for j in range(N):
+        lo = min(lo, b[j])
+        hi = max(hi, b[j])
+        big = max(big, abs(b[j]))
+    spread = hi - lo
+    for k in range(d):
+        lo = hi = W[0, k]
+        a = 0.0
+        for j in range(N):
+            lo = min(lo, W[j, k])
+            hi = max(hi, W[j, k])
+            a = max(a, abs(W[j, k]))
+        spread += (hi - lo) * R[k]
+        big += a * R[k]
+    margin = (d + 8) * 2.0 ** -50
+    bound = (spread * (1.0 + margin) + 2.0 * big * margin) * inv * (1.0 + margin)
+    return bound <= _FLUSH_FREE_BELOW
 
 
 _SQRT2 = 1.4142135623730951
@@ -427,7 +535,7 @@ def _max4(Z, m):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _terms4(Z, m, eps, inv, use_div, E):
+def _terms4(Z, m, eps, inv, use_div, unflushed, E):
     """E[s, j] = exp((Z[s, j] - m[s])/eps) for the four rows (eps = 0: indicator)."""
     n = Z.shape[1]
     z0, z1, z2, z3 = Z[0], Z[1], Z[2], Z[3]
@@ -445,6 +553,12 @@ def _terms4(Z, m, eps, inv, use_div, E):
             e1[j] = _exp_term((z1[j] - m1) / eps)
             e2[j] = _exp_term((z2[j] - m2) / eps)
             e3[j] = _exp_term((z3[j] - m3) / eps)
+    elif unflushed:
+        for j in range(n):
+            e0[j] = _exp_unflushed((z0[j] - m0) * inv)
+            e1[j] = _exp_unflushed((z1[j] - m1) * inv)
+            e2[j] = _exp_unflushed((z2[j] - m2) * inv)
+            e3[j] = _exp_unflushed((z3[j] - m3) * inv)
     else:
         for j in range(n):
             e0[j] = _exp_term((z0[j] - m0) * inv)
@@ -467,7 +581,7 @@ def _sum4(E, out):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _block(X, y, WT, b, eps, inv, use_div, lo, hi, f, acc):
+def _block(X, y, WT, b, eps, inv, use_div, unflushed, lo, hi, f, acc):
     """Samples ``lo <= i < hi``: fill ``f[i]``, add to ``acc``, return the sum of r^2.
 
     Samples go in groups of four: every pass over ``j`` (pre-activations,
@@ -486,7 +600,7 @@ def _block(X, y, WT, b, eps, inv, use_div, lo, hi, f, acc):
     while i + 4 <= hi:
         _preactivations4(WT, b, X, i, Z)
         _max4(Z, m4)
-        _terms4(Z, m4, eps, inv, use_div, E)
+        _terms4(Z, m4, eps, inv, use_div, unflushed, E)
         _sum4(E, s4)
         for s in range(4):
             tot = s4[s]
@@ -517,48 +631,210 @@ def _block(X, y, WT, b, eps, inv, use_div, lo, hi, f, acc):
 # --------------------------------------------------------------------------
 # Small N: samples in the vector lanes
 # --------------------------------------------------------------------------
+# The pre-activation ``z = b_j + w_j . x`` of the sample-lane layout, one formula per
+# padded dimension: :func:`_max_t` and :func:`_terms_fused_t` compute ``z`` twice
+# (once for the maxima, once for the terms) and must get the same bits, so both
+# inline these (the same operations, contracted to the same chain of FMAs).
+@njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
+def _z1(bj, w0, x0):
+    return bj + w0 * x0
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
+def _z2(bj, w0, w1, x0, x1):
+    return bj + w0 * x0 + w1 * x1
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
+def _z4(bj, w0, w1, w2, w3, x0, x1, x2, x3):
+    return bj + w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _w4(W, j):
+    """Row ``j`` of ``W`` padded with zeros to four coordinates."""
+    d = W.shape[1]
+    return (W[j, 0], W[j, 1] if 1 < d else 0.0, W[j, 2] if 2 < d else 0.0,
+            W[j, 3] if 3 < d else 0.0)
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _max_t(XT, W, b, i0, n, mx):
+    """mx[t] = max_j z_j(x_(i0 + t)) for t < n and ``d <= 2``, nothing stored but the
+    maxima (:func:`_terms_fused_t` recomputes ``z``: cheaper than a round trip of an
+    ``N x B`` buffer through the L2 cache). Each vector pass serves four terms
+    (``d = 1``) or two."""
+    N = W.shape[0]
+    dp = XT.shape[0]
+    for t in range(n):
+        mx[t] = -_INF
+    j = 0
+    if dp == 1:
+        x0 = XT[0, i0:i0 + n]
+        while j + 4 <= N:
+            ba, bb, bc, bd = b[j], b[j + 1], b[j + 2], b[j + 3]
+            wa, wb, wc, wd = W[j, 0], W[j + 1, 0], W[j + 2, 0], W[j + 3, 0]
+            for t in range(n):
+                x = x0[t]
+                p = _max_finite(_z1(ba, wa, x), _z1(bb, wb, x))
+                q = _max_finite(_z1(bc, wc, x), _z1(bd, wd, x))
+                mx[t] = _max_finite(mx[t], _max_finite(p, q))
+            j += 4
+        while j < N:
+            bj, w0 = b[j], W[j, 0]
+            for t in range(n):
+                mx[t] = _max_finite(mx[t], _z1(bj, w0, x0[t]))
+            j += 1
+    else:
+        x0, x1 = XT[0, i0:i0 + n], XT[1, i0:i0 + n]
+        while j + 2 <= N:
+            ba, a0, a1 = b[j], W[j, 0], W[j, 1]
+            bb, c0, c1 = b[j + 1], W[j + 1, 0], W[j + 1, 1]
+            for t in range(n):
+                p = _max_finite(_z2(ba, a0, a1, x0[t], x1[t]), _z2(bb, c0, c1, x0[t], x1[t]))
+                mx[t] = _max_finite(mx[t], p)
+            j += 2
+        while j < N:
+            bj, w0, w1 = b[j], W[j, 0], W[j, 1]
+            for t in range(n):
+                mx[t] = _max_finite(mx[t], _z2(bj, w0, w1, x0[t], x1[t]))
+            j += 1
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _terms_fused_t(XT, W, b, i0, n, mx, inv, unflushed, Z, sv, act, na):
+    """Z[j, t] = exp((z_j(x_(i0 + t)) - mx[t])*inv), sv[t] = their sum in order, for
+    the terms ``j = act[a]``, ``a < na``, ``z`` recomputed exactly as :func:`_max_t`
+    did (``eps > 0`` with finite ``1/eps``, ``d <= 2``)."""
+    dp = XT.shape[0]
+    for t in range(n):
+        sv[t] = 0.0
+    if dp == 1:
+        x0 = XT[0, i0:i0 + n]
+        for a in range(na):
+            j = act[a]
+            zr = Z[j]
+            bj, w0 = b[j], W[j, 0]
+            if unflushed:
+                for t in range(n):
+                    e = _exp_unflushed((_z1(bj, w0, x0[t]) - mx[t]) * inv)
+                    zr[t] = e
+                    sv[t] += e
+            else:
+                for t in range(n):
+                    e = _exp_term((_z1(bj, w0, x0[t]) - mx[t]) * inv)
+                    zr[t] = e
+                    sv[t] += e
+    else:
+        x0, x1 = XT[0, i0:i0 + n], XT[1, i0:i0 + n]
+        for a in range(na):
+            j = act[a]
+            zr = Z[j]
+            bj, w0, w1 = b[j], W[j, 0], W[j, 1]
+            if unflushed:
+                for t in range(n):
+                    e = _exp_unflushed((_z2(bj, w0, w1, x0[t], x1[t]) - mx[t]) * inv)
+                    zr[t] = e
+                    sv[t] += e
+            else:
+                for t in range(n):
+                    e = _exp_term((_z2(bj, w0, w1, x0[t], x1[t]) - mx[t]) * inv)
+                    zr[t] = e
+                    sv[t] += e
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _active1_t(XT, W, b, i0, n, mx, inv, T, act):
+    """:func:`_active_t` for ``d = 1`` and ``eps > 0`` (finite ``1/eps``) without a
+    stored ``Z``: ``z`` recomputed as :func:`_max_t` does."""
+    N = W.shape[0]
+    x0 = XT[0, i0:i0 + n]
+    na = 0
+    for j in range(N):
+        bj, w0 = b[j], W[j, 0]
+        g = -_INF
+        for t in range(n):
+            g = _maxnum(g, _z1(bj, w0, x0[t]) - mx[t])
+        if g * inv >= -T:
+            act[na] = j
+            na += 1
+    return na
+
+
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def _zmax_t(XT, W, b, i0, n, Z, mx):
     """Z[j, t] = b[j] + w_j . x_(i0 + t), mx[t] = max_j Z[j, t] (t < n).
 
     ``XT`` is ``X`` transposed, with zero rows padding ``d`` to 1, 2 or a
-    multiple of 4: one vector pass per term (four coordinates per pass).
+    multiple of 4. Each vector pass over the sub-block serves four terms
+    (``d = 1``), two (``d = 2``) or one (``d`` padded to 4: four coordinates
+    per pass), so the running maxima are loaded and stored once per pass; ``z``
+    is the chain ``b_j + w_j1 x_1 + ...`` of fused multiply-adds. The
+    pre-activations are finite (validated inputs): :func:`_max_finite`.
     """
     N, d = W.shape
     dp = XT.shape[0]
     for t in range(n):
         mx[t] = -_INF
+    j = 0
     if dp == 1:
         x0 = XT[0, i0:i0 + n]
-        for j in range(N):
+        while j + 4 <= N:
+            za, zb, zc, zd = Z[j], Z[j + 1], Z[j + 2], Z[j + 3]
+            ba, bb, bc, bd = b[j], b[j + 1], b[j + 2], b[j + 3]
+            wa, wb, wc, wd = W[j, 0], W[j + 1, 0], W[j + 2, 0], W[j + 3, 0]
+            for t in range(n):
+                x = x0[t]
+                p = _z1(ba, wa, x)
+                q = _z1(bb, wb, x)
+                r = _z1(bc, wc, x)
+                u = _z1(bd, wd, x)
+                za[t] = p
+                zb[t] = q
+                zc[t] = r
+                zd[t] = u
+                mx[t] = _max_finite(mx[t], _max_finite(_max_finite(p, q), _max_finite(r, u)))
+            j += 4
+        while j < N:
             zr = Z[j]
             bj, w0 = b[j], W[j, 0]
             for t in range(n):
-                z = bj + w0 * x0[t]
+                z = _z1(bj, w0, x0[t])
                 zr[t] = z
-                mx[t] = _maxnum(mx[t], z)
+                mx[t] = _max_finite(mx[t], z)
+            j += 1
     elif dp == 2:
         x0, x1 = XT[0, i0:i0 + n], XT[1, i0:i0 + n]
-        for j in range(N):
+        while j + 2 <= N:
+            za, zb = Z[j], Z[j + 1]
+            ba, a0, a1 = b[j], W[j, 0], W[j, 1]
+            bb, c0, c1 = b[j + 1], W[j + 1, 0], W[j + 1, 1]
+            for t in range(n):
+                p = _z2(ba, a0, a1, x0[t], x1[t])
+                q = _z2(bb, c0, c1, x0[t], x1[t])
+                za[t] = p
+                zb[t] = q
+                mx[t] = _max_finite(mx[t], _max_finite(p, q))
+            j += 2
+        while j < N:
             zr = Z[j]
             bj, w0, w1 = b[j], W[j, 0], W[j, 1]
             for t in range(n):
-                z = bj + (w0 * x0[t] + w1 * x1[t])
+                z = _z2(bj, w0, w1, x0[t], x1[t])
                 zr[t] = z
-                mx[t] = _maxnum(mx[t], z)
+                mx[t] = _max_finite(mx[t], z)
+            j += 1
     elif dp == 4:
         x0, x1 = XT[0, i0:i0 + n], XT[1, i0:i0 + n]
         x2, x3 = XT[2, i0:i0 + n], XT[3, i0:i0 + n]
         for j in range(N):
             zr = Z[j]
-            bj, w0 = b[j], W[j, 0]
-            w1 = W[j, 1] if 1 < d else 0.0
-            w2 = W[j, 2] if 2 < d else 0.0
-            w3 = W[j, 3] if 3 < d else 0.0
-            for t in range(n):  # the max in its own loop: fewer runtime alias checks
-                zr[t] = bj + ((w0 * x0[t] + w1 * x1[t]) + (w2 * x2[t] + w3 * x3[t]))
+            bj = b[j]
+            w0, w1, w2, w3 = _w4(W, j)
             for t in range(n):
-                mx[t] = _maxnum(mx[t], zr[t])
+                z = _z4(bj, w0, w1, w2, w3, x0[t], x1[t], x2[t], x3[t])
+                zr[t] = z
+                mx[t] = _max_finite(mx[t], z)
     else:
         for j in range(N):
             zr = Z[j]
@@ -572,18 +848,20 @@ def _zmax_t(XT, W, b, i0, n, Z, mx):
                 w3 = W[j, k0 + 3] if k0 + 3 < d else 0.0
                 if k0 == 0:
                     for t in range(n):
-                        zr[t] = bj + ((w0 * x0[t] + w1 * x1[t]) + (w2 * x2[t] + w3 * x3[t]))
+                        zr[t] = bj + w0 * x0[t] + w1 * x1[t] + w2 * x2[t] + w3 * x3[t]
                 else:
                     for t in range(n):
-                        zr[t] += (w0 * x0[t] + w1 * x1[t]) + (w2 * x2[t] + w3 * x3[t])
+                        zr[t] += w0 * x0[t] + w1 * x1[t] + w2 * x2[t] + w3 * x3[t]
             for t in range(n):
-                mx[t] = _maxnum(mx[t], zr[t])
+                mx[t] = _max_finite(mx[t], zr[t])
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _terms_t(Z, n, mx, eps, inv, use_div, sv, act, na):
+def _terms_t(Z, n, mx, eps, inv, use_div, unflushed, sv, act, na):
     """Z[j, t] <- exp((Z[j, t] - mx[t])/eps) (eps = 0: indicator), sv[t] = sum_j in order,
-    for the terms ``j = act[a]``, ``a < na``."""
+    for the terms ``j = act[a]``, ``a < na``. ``unflushed``: :func:`_flush_free` has
+    proven every exponent ``>= -700``, so :func:`_exp_unflushed` gives the same bits
+    with two selects fewer per term."""
     for t in range(n):
         sv[t] = 0.0
     for a in range(na):
@@ -596,6 +874,11 @@ def _terms_t(Z, n, mx, eps, inv, use_div, sv, act, na):
         elif use_div:
             for t in range(n):
                 e = _exp_term((zr[t] - mx[t]) / eps)
+                zr[t] = e
+                sv[t] += e
+        elif unflushed:
+            for t in range(n):
+                e = _exp_unflushed((zr[t] - mx[t]) * inv)
                 zr[t] = e
                 sv[t] += e
         else:
@@ -614,6 +897,9 @@ def _dot(a, b, n):
     return s
 
 
+# The gradient's dot products over a sub-block: several terms per pass, so the
+# coefficient rows CX are loaded once for all of them and the sums form enough
+# independent chains to hide the latency of the fused multiply-add.
 @njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
 def _dot2(a0, a1, e, n):
     s0 = s1 = 0.0
@@ -625,6 +911,24 @@ def _dot2(a0, a1, e, n):
 
 
 @njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
+def _dot2x4(a0, a1, e, f, g, h, n):
+    """(a0.e, a1.e, a0.f, a1.f, a0.g, a1.g, a0.h, a1.h) over t < n."""
+    s0 = s1 = u0 = u1 = v0 = v1 = w0 = w1 = 0.0
+    for t in range(n):
+        p, q = a0[t], a1[t]
+        et, ft, gt, ht = e[t], f[t], g[t], h[t]
+        s0 += p * et
+        s1 += q * et
+        u0 += p * ft
+        u1 += q * ft
+        v0 += p * gt
+        v1 += q * gt
+        w0 += p * ht
+        w1 += q * ht
+    return s0, s1, u0, u1, v0, v1, w0, w1
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
 def _dot3(a0, a1, a2, e, n):
     s0 = s1 = s2 = 0.0
     for t in range(n):
@@ -633,6 +937,22 @@ def _dot3(a0, a1, a2, e, n):
         s1 += a1[t] * et
         s2 += a2[t] * et
     return s0, s1, s2
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
+def _dot3x2(a0, a1, a2, e, f, n):
+    """(a0.e, a1.e, a2.e, a0.f, a1.f, a2.f) over t < n."""
+    s0 = s1 = s2 = u0 = u1 = u2 = 0.0
+    for t in range(n):
+        p, q, r = a0[t], a1[t], a2[t]
+        et, ft = e[t], f[t]
+        s0 += p * et
+        s1 += q * et
+        s2 += r * et
+        u0 += p * ft
+        u1 += q * ft
+        u2 += r * ft
+    return s0, s1, s2, u0, u1, u2
 
 
 @njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
@@ -648,29 +968,79 @@ def _dot5(a0, a1, a2, a3, a4, e, n):
     return s0, s1, s2, s3, s4
 
 
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
+def _dot5x2(a0, a1, a2, a3, a4, e, f, n):
+    """(a_k.e for k < 5, then a_k.f for k < 5) over t < n."""
+    s0 = s1 = s2 = s3 = s4 = 0.0
+    u0 = u1 = u2 = u3 = u4 = 0.0
+    for t in range(n):
+        p, q, r, v, w = a0[t], a1[t], a2[t], a3[t], a4[t]
+        et, ft = e[t], f[t]
+        s0 += p * et
+        s1 += q * et
+        s2 += r * et
+        s3 += v * et
+        s4 += w * et
+        u0 += p * ft
+        u1 += q * ft
+        u2 += r * ft
+        u3 += v * ft
+        u4 += w * ft
+    return s0, s1, s2, s3, s4, u0, u1, u2, u3, u4
+
+
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def _accumulate_t(CX, Z, n, acc, act, na):
-    """acc[k, j] += sum_t CX[k, t]*Z[j, t] for k <= d and ``j = act[a]``, ``a < na`` (one
-    pass over Z[j] for d <= 4). Terms are skipped for d = 1 only: ``na = N`` otherwise."""
+    """acc[k, j] += sum_t CX[k, t]*Z[j, t] for k <= d and ``j = act[a]``, ``a < na``
+    (for d <= 4 one pass over the sub-block serves four terms (d = 1) or two).
+    Terms are skipped for d = 1 only: ``na = N`` otherwise."""
     d = acc.shape[0] - 1
     N = Z.shape[0]
     if d == 1:
         c0, c1 = CX[0], CX[1]
-        for a in range(na):
+        a = 0
+        while a + 4 <= na:
+            j0, j1, j2, j3 = act[a], act[a + 1], act[a + 2], act[a + 3]
+            s = _dot2x4(c0, c1, Z[j0], Z[j1], Z[j2], Z[j3], n)
+            acc[0, j0] += s[0]
+            acc[1, j0] += s[1]
+            acc[0, j1] += s[2]
+            acc[1, j1] += s[3]
+            acc[0, j2] += s[4]
+            acc[1, j2] += s[5]
+            acc[0, j3] += s[6]
+            acc[1, j3] += s[7]
+            a += 4
+        while a < na:
             j = act[a]
             s0, s1 = _dot2(c0, c1, Z[j], n)
             acc[0, j] += s0
             acc[1, j] += s1
+            a += 1
     elif d == 2:
         c0, c1, c2 = CX[0], CX[1], CX[2]
-        for j in range(N):
+        j = 0
+        while j + 2 <= N:
+            s = _dot3x2(c0, c1, c2, Z[j], Z[j + 1], n)
+            for k in range(3):
+                acc[k, j] += s[k]
+                acc[k, j + 1] += s[3 + k]
+            j += 2
+        if j < N:
             s0, s1, s2 = _dot3(c0, c1, c2, Z[j], n)
             acc[0, j] += s0
             acc[1, j] += s1
             acc[2, j] += s2
     elif d == 4:
         c0, c1, c2, c3, c4 = CX[0], CX[1], CX[2], CX[3], CX[4]
-        for j in range(N):
+        j = 0
+        while j + 2 <= N:
+            s = _dot5x2(c0, c1, c2, c3, c4, Z[j], Z[j + 1], n)
+            for k in range(5):
+                acc[k, j] += s[k]
+                acc[k, j + 1] += s[5 + k]
+            j += 2
+        if j < N:
             s0, s1, s2, s3, s4 = _dot5(c0, c1, c2, c3, c4, Z[j], n)
             acc[0, j] += s0
             acc[1, j] += s1
@@ -715,7 +1085,8 @@ def _active_t(Z, n, mx, eps, inv, use_div, T, act):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _block_t(XT, y, W, b, eps, inv, use_div, lo, hi, f, acc, Z, CX, mx, sv, act, local):
+def _block_t(XT, y, W, b, eps, inv, use_div, unflushed, lo, hi, f, acc, Z, CX, mx, sv, act,
+             local):
     """:func:`_block` with the samples in the vector lanes (for small ``N``).
 
     Sub-blocks of ``Z.shape[1]`` consecutive samples (``XT`` is ``X``
@@ -732,13 +1103,21 @@ def _block_t(XT, y, W, b, eps, inv, use_div, lo, hi, f, acc, Z, CX, mx, sv, act,
         act[j] = j
     # negligible terms are skipped where ``local`` says the samples are sorted (d = 1)
     skip = _SKIP_T + math.log(N) if local else 0.0
+    # eps > 0, finite 1/eps, d <= 2: z computed twice, never stored (for d = 4 the
+    # four extra FMAs per term in the exp loop cost more than the buffer's round trip)
+    fused = eps > 0.0 and not use_div and XT.shape[0] <= 2
     sq = 0.0
     i0 = lo
     while i0 < hi:
         n = min(B, hi - i0)
-        _zmax_t(XT, W, b, i0, n, Z, mx)
-        na = _active_t(Z, n, mx, eps, inv, use_div, skip, act) if skip > 0.0 else N
-        _terms_t(Z, n, mx, eps, inv, use_div, sv, act, na)
+        if fused:
+            _max_t(XT, W, b, i0, n, mx)
+            na = _active1_t(XT, W, b, i0, n, mx, inv, skip, act) if skip > 0.0 else N
+            _terms_fused_t(XT, W, b, i0, n, mx, inv, unflushed, Z, sv, act, na)
+        else:
+            _zmax_t(XT, W, b, i0, n, Z, mx)
+            na = _active_t(Z, n, mx, eps, inv, use_div, skip, act) if skip > 0.0 else N
+            _terms_t(Z, n, mx, eps, inv, use_div, unflushed, sv, act, na)
         # short loops over at most three arrays each: LLVM vectorises a loop only
         # while its runtime alias checks stay few
         fr = mx                                 # f overwrites the maxima, then r overwrites f
@@ -806,11 +1185,12 @@ def _finish(acc, part, M, gW, gb):
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
-def _loss_grad_par(X, XT, y, W, b, eps, f, gW, gb, local):
+def _loss_grad_par(X, XT, R, y, W, b, eps, f, gW, gb, local):
     M, d = X.shape
     N = W.shape[0]
     if N < _SAMPLE_LANES_BELOW:
         inv, use_div, nblocks, size = _blocks(M, eps)
+        unflushed = _flush_free(R, W, b, inv)
         B = _sub_block(N, size)
         acc = np.zeros((nblocks, d + 1, N), np.float64)
         part = np.zeros(nblocks, np.float64)
@@ -820,32 +1200,36 @@ def _loss_grad_par(X, XT, y, W, b, eps, f, gW, gb, local):
             mx = np.empty(B, np.float64)
             sv = np.empty(B, np.float64)
             act = np.empty(N, np.int64)
-            part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, blk * size,
+            part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, unflushed, blk * size,
                                  min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv, act,
                                  local)
         return _finish(acc, part, M, gW, gb)
     WT, bp, inv, use_div, nblocks, size = _setup(X, W, b, eps)
+    # padding terms (b = -inf) need the flush
+    unflushed = WT.shape[1] == N and _flush_free(R, W, b, inv)
     acc = np.zeros((nblocks, d + 1, WT.shape[1]), np.float64)
     part = np.zeros(nblocks, np.float64)
     for blk in prange(nblocks):
-        part[blk] = _block(X, y, WT, bp, eps, inv, use_div, blk * size,
+        part[blk] = _block(X, y, WT, bp, eps, inv, use_div, unflushed, blk * size,
                            min(M, blk * size + size), f, acc[blk])
     return _finish(acc, part, M, gW, gb)
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _loss_grad_ser(X, XT, y, W, b, eps, f, gW, gb, local):
+def _loss_grad_ser(X, XT, R, y, W, b, eps, f, gW, gb, local):
     M, d = X.shape
     N = W.shape[0]
     if N < _SAMPLE_LANES_BELOW:
         acc, part, Z, CX, mx, sv, act = _work_t(M, N, d)
-        return _loss_grad_ser_t(XT, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv, act,
-                                local)
+        return _loss_grad_ser_t(XT, R, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv,
+                                act, local)
     WT, bp, inv, use_div, nblocks, size = _setup(X, W, b, eps)
+    # padding terms (b = -inf) need the flush
+    unflushed = WT.shape[1] == N and _flush_free(R, W, b, inv)
     acc = np.zeros((nblocks, d + 1, WT.shape[1]), np.float64)
     part = np.zeros(nblocks, np.float64)
     for blk in range(nblocks):
-        part[blk] = _block(X, y, WT, bp, eps, inv, use_div, blk * size,
+        part[blk] = _block(X, y, WT, bp, eps, inv, use_div, unflushed, blk * size,
                            min(M, blk * size + size), f, acc[blk])
     return _finish(acc, part, M, gW, gb)
 
@@ -861,13 +1245,14 @@ def _work_t(M, N, d):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _loss_grad_ser_t(XT, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv, act, local):
+def _loss_grad_ser_t(XT, R, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv, act, local):
     """The serial sample-lane layout on work arrays from :func:`_work_t`."""
     M = XT.shape[1]
     inv, use_div, nblocks, size = _blocks(M, eps)
+    unflushed = _flush_free(R, W, b, inv)
     acc[:] = 0.0
     for blk in range(nblocks):
-        part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, blk * size,
+        part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, unflushed, blk * size,
                              min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv, act, local)
     return _finish(acc, part, M, gW, gb)
 
@@ -888,7 +1273,9 @@ def _transposed(X):
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def lse_fit_loss_grad(X, y, W, b, eps, f, gW, gb):
     """Loss ``0.5*mean((LSE_eps(X W^T + b) - y)^2)``; fills ``f``, ``gW``, ``gb`` (threads)."""
-    return _loss_grad_par(X, _transposed(X), y, W, b, eps, f, gW, gb, False)
+    XT = _transposed(X)
+    return _loss_grad_par(X, XT, _coord_ranges(XT, X.shape[1]), y, W, b, eps, f, gW, gb,
+                          False)
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
@@ -898,7 +1285,9 @@ def lse_fit_loss_grad_serial(X, y, W, b, eps, f, gW, gb):
     The same blocks in the same order; for small problems, where starting the
     thread pool costs more than the work (on a loaded machine, milliseconds).
     """
-    return _loss_grad_ser(X, _transposed(X), y, W, b, eps, f, gW, gb, False)
+    XT = _transposed(X)
+    return _loss_grad_ser(X, XT, _coord_ranges(XT, X.shape[1]), y, W, b, eps, f, gW, gb,
+                          False)
 
 
 # --------------------------------------------------------------------------
@@ -983,15 +1372,16 @@ def _adam_loop(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
     mWf = mW.reshape(N * d)
     vWf = vW.reshape(N * d)
     XT = _transposed(X)
+    R = _coord_ranges(XT, d)
     acc, part, Z, CX, mx, sv, act = _work_t(X.shape[0], N, d)  # none allocated per iteration
     for k in range(count):
         if parallel:
-            loss = _loss_grad_par(X, XT, y, W, b, eps, f, gW, gb, local)
+            loss = _loss_grad_par(X, XT, R, y, W, b, eps, f, gW, gb, local)
         elif N < _SAMPLE_LANES_BELOW:
-            loss = _loss_grad_ser_t(XT, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv,
+            loss = _loss_grad_ser_t(XT, R, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv,
                                     act, local)
         else:
-            loss = _loss_grad_ser(X, XT, y, W, b, eps, f, gW, gb, local)
+            loss = _loss_grad_ser(X, XT, R, y, W, b, eps, f, gW, gb, local)
         history[k] = loss
         if not (abs(loss) < _INF):
             return k, 2

@@ -64,6 +64,75 @@ def test_exp_copy_is_bitwise_the_lse_one():
     assert np.array_equal(a, b)
 
 
+def test_unflushed_exp_is_bitwise_the_lse_one_on_its_range():
+    """The select-free exp used where every exponent is proven >= -700 gives the bits
+    of kernels/lse.py's exp on [-708, 0]."""
+    from tropical.kernels import lse
+
+    rng = np.random.default_rng(2)
+    x = np.concatenate([-rng.exponential(5.0, 20000), -rng.uniform(0, 708, 20000),
+                        [0.0, -0.0, -708.0, -700.0, -1e-300, -0.5 * math.log(2.0)]])
+    a, b = np.empty_like(x), np.empty_like(x)
+    kfit._exp_unflushed_array(x, a)
+    lse._exp_term_array(x, b)
+    assert np.array_equal(a, b)
+
+
+@settings(max_examples=60)
+@given(N=st.integers(1, 9), d=st.integers(1, 5), wscale=st.sampled_from([0.1, 1.0, 40.0]),
+       xscale=st.sampled_from([0.5, 2.0, 30.0]), eps=st.sampled_from([1e-3, 0.02, 0.3, 5.0]),
+       seed=st.integers(0, 2**32 - 1))
+def test_flush_free_bound_is_sound(N, d, wscale, xscale, eps, seed):
+    """Where _flush_free says no exponent can fall below -700, none does (computed as
+    the kernel computes it, at every sample and at the corners of the box); and it
+    says so whenever the exact spread leaves a margin."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-xscale, xscale, size=(50, d))
+    W = wscale * rng.normal(size=(N, d))
+    b = wscale * rng.normal(size=N)
+    XT = kfit._transposed(X)
+    R = kfit._coord_ranges(XT, d)
+    assert np.array_equal(R, np.abs(X).max(axis=0))
+    corners = np.array(np.meshgrid(*[[-r, r] for r in R])).reshape(d, -1).T
+    pts = np.concatenate([X, corners])
+    Z = pts @ W.T + b
+    lowest = float(((Z - Z.max(axis=1, keepdims=True)) * (1.0 / eps)).min())
+    free = kfit._flush_free(R, W, b, 1.0 / eps)
+    if free:
+        assert lowest >= -kfit._FLUSH_FREE_BELOW
+    spread = float(np.sum((W.max(axis=0) - W.min(axis=0)) * R) + (b.max() - b.min()))
+    if spread / eps < 0.99 * kfit._FLUSH_FREE_BELOW:
+        assert free
+    assert not kfit._flush_free(R, W, b, math.inf)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_fused_terms_recompute_the_maxima_bits(d):
+    """d <= 2: the maxima pass and the terms pass compute z separately; the largest
+    term of every sample must be exactly exp(0) = 1, with or without the flush."""
+    rng = np.random.default_rng(3 + d)
+    n, N = 203, 37
+    XT = kfit._transposed(rng.uniform(-2, 2, size=(n, d)))
+    W = rng.normal(size=(N, d)) * 3.0
+    b = rng.normal(size=N)
+    mx = np.empty(n)
+    kfit._max_t(XT, W, b, 0, n, mx)
+    act = np.arange(N)
+    out = []
+    for unflushed in (True, False):
+        Z, sv = np.empty((N, n)), np.empty(n)
+        kfit._terms_fused_t(XT, W, b, 0, n, mx, 1.0 / 0.07, unflushed, Z, sv, act, N)
+        assert np.all(Z.max(axis=0) == 1.0)
+        assert np.all(Z >= 0.0) and np.all(sv >= 1.0)
+        out.append((Z, sv))
+    assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
+    # and the stored-z path gives the same maxima
+    Z, m2 = np.empty((N, n)), np.empty(n)
+    kfit._zmax_t(XT, W, b, 0, n, Z, m2)
+    assert np.array_equal(mx, m2)
+    assert np.array_equal(Z.max(axis=0), mx)
+
+
 def test_log_copy_is_within_one_ulp():
     """The branch-free log of the small-N path (x >= 1) against mpmath at 60 digits."""
     rng = np.random.default_rng(1)
@@ -88,7 +157,8 @@ def _local(parallel):
     inner = kfit._loss_grad_par if parallel else kfit._loss_grad_ser
 
     def kernel(X, y, W, b, eps, f, gW, gb):
-        return inner(X, kfit._transposed(X), y, W, b, eps, f, gW, gb, True)
+        XT = kfit._transposed(X)
+        return inner(X, XT, kfit._coord_ranges(XT, X.shape[1]), y, W, b, eps, f, gW, gb, True)
     return kernel
 
 
