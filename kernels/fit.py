@@ -108,7 +108,7 @@ _CONTRACT = {"contract"}
 _REASSOC = {"contract", "reassoc"}
 _NBLOCK = 32  # at most this many sample blocks (each with its own accumulator)
 _LANES = 8  # N is padded to a multiple of this (float64 lanes of a 512-bit vector)
-_SAMPLE_LANES_BELOW = 256  # N below this: samples in the vector lanes (_block_t)
+_SAMPLE_LANES_BELOW = 1024  # N below this: samples in the vector lanes (_block_t)
 _ZWORDS = 32768  # float64 words of the sub-block buffer Z of _block_t (256 KiB)
 _MIN_BLOCK = 256  # samples per block of _block_t, at least (unless M is smaller)
 _SKIP_T = 45.0  # d = 1: terms below exp(-_SKIP_T)/N on a whole sub-block are skipped
