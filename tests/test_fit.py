@@ -732,6 +732,52 @@ def test_scaling_interrupt_returns_partial(monkeypatch):
     assert "INCOMPLETE" in str(res)
 
 
+def test_scaling_workers_give_the_same_result():
+    """Every fit draws its seed before any runs: one thread or three, same numbers."""
+    kw = dict(dims=(1, 2), Ns=(2, 4, 8), mode="fit", method="adam", iterations=60, lr=0.05,
+              n_train=200, n_test=100, repeats=2, seed=5)
+    a = scaling_experiment("norm", workers=1, **kw)
+    b = scaling_experiment("norm", workers=3, **kw)
+    for d in (1, 2):
+        for name in ("errors", "max_errors", "train_loss", "eps"):
+            assert np.array_equal(getattr(a, name)[d], getattr(b, name)[d]), (d, name)
+    assert a.exponent == b.exponent and a.interval == b.interval
+
+
+def test_scaling_workers_interrupt_keeps_finished_fits(monkeypatch):
+    """Ctrl-C inside one fit on a worker thread: the experiment stops, a fit running on
+    the other thread stops at its next chunk and is dropped, queued fits never run, and
+    the fits that finished are kept with the values of an uninterrupted run."""
+    import threading
+
+    kw = dict(dims=(1,), Ns=(2, 4, 16, 32, 64), mode="fit", method="adam", iterations=40,
+              lr=0.05, n_train=200, n_test=100, seed=2)
+    full = scaling_experiment("norm", workers=1, **kw)
+    real = tfit.fit
+    finished = {2: threading.Event(), 4: threading.Event()}
+    started = []
+
+    def fake(X, y, N, eps, **kwargs):
+        started.append(N)
+        if N == 16:                    # Ctrl-C, once the two first fits are done
+            assert finished[2].wait(30) and finished[4].wait(30)
+            raise KeyboardInterrupt
+        if N >= 32:                    # still running when Ctrl-C comes
+            assert tfit._worker.stop.wait(30)
+        r = real(X, y, N, eps, **kwargs)
+        if N in finished:
+            finished[N].set()
+        return r
+
+    monkeypatch.setattr(tfit, "fit", fake)
+    res = scaling_experiment("norm", workers=2, **kw)
+    assert res.interrupted and "INCOMPLETE" in str(res)
+    e = res.errors[1][:, 0]
+    assert np.array_equal(e[:2], full.errors[1][:2, 0])
+    assert np.isnan(e[2:]).all()
+    assert 64 not in started           # queued behind the running fits: cancelled
+
+
 def test_scaling_bad_inputs():
     g = lambda Y: Y[:, 0]                                   # noqa: E731
     with pytest.raises(ValueError, match="mode must be"):
@@ -754,6 +800,12 @@ def test_scaling_bad_inputs():
         scaling_experiment("norm", level=1.0)
     with pytest.raises(ValueError, match="dims is empty"):
         scaling_experiment("norm", dims=())
+    with pytest.raises(ValueError, match="exclude each other"):
+        scaling_experiment("norm", parallel=True, workers=2)
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        scaling_experiment("norm", workers=0)
+    with pytest.raises(TypeError, match="parallel must be a bool"):
+        scaling_experiment("norm", parallel="yes")
     with pytest.raises(ValueError, match="must not repeat"):
         scaling_experiment("norm", Ns=(4, 4))
     with pytest.raises(ValueError, match="dims must be >= 1"):

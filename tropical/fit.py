@@ -50,7 +50,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -149,12 +151,20 @@ class _Objective:
         return loss, self.g
 
 
+# A fit running in a worker thread of ``scaling_experiment`` stops at its next
+# progress update once this thread's ``stop`` event is set (Ctrl-C in the main thread).
+_worker = threading.local()
+
+
 class _Progress:
     def __init__(self, label, total, enabled):
         self.label, self.total, self.enabled = label, total, enabled
         self.t0 = self.last = time.perf_counter()
+        self.stop = getattr(_worker, "stop", None)
 
     def update(self, i, loss, force=False):
+        if self.stop is not None and self.stop.is_set():
+            raise KeyboardInterrupt
         if not self.enabled:
             return
         now = time.perf_counter()
@@ -975,12 +985,70 @@ def _json_default(obj):
     return repr(obj)
 
 
+def _run_threads(run, record, tasks, workers):
+    """``record(task, run(task))`` for every task, ``workers`` threads at once; returns
+    whether Ctrl-C stopped it (finished results are kept, running fits stop at their
+    next chunk of iterations and are dropped)."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    stop = threading.Event()
+
+    def job(task):
+        _worker.stop = stop
+        try:
+            return run(task)
+        finally:
+            _worker.stop = None
+
+    workers = min(workers, len(tasks))
+    pool = ThreadPoolExecutor(max_workers=workers)
+    queue = iter(range(len(tasks)))
+    running = {}                           # at most ``workers`` submitted at a time, so
+                                           # nothing new starts after Ctrl-C
+
+    def submit_next():
+        i = next(queue, None)
+        if i is not None:
+            running[pool.submit(job, tasks[i])] = i
+
+    def harvest(done):
+        """Record the finished fits among ``done`` in task order; return the first error."""
+        error = None
+        for fut in sorted(done, key=running.get):
+            i = running.pop(fut)
+            if fut.exception() is None:
+                record(tasks[i], fut.result())
+            elif error is None:
+                error = fut.exception()
+        return error
+
+    try:
+        for _ in range(workers):
+            submit_next()
+        while running:
+            done, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+            error = harvest(done)
+            if error is not None:
+                raise error
+            for _ in done:
+                submit_next()
+        return False
+    except KeyboardInterrupt:
+        stop.set()
+        wait(running)                      # running fits stop at their next chunk
+        harvest(list(running))             # keep every fit that finished
+        return True
+    finally:
+        stop.set()
+        pool.shutdown(wait=True)
+
+
 def scaling_experiment(target, dims=(1, 2), Ns=(4, 8, 16, 32), *, mode="fit",
                        eps_rule="N^(-1/d)", box=(-2.0, 2.0), n_test=1000, n_train=None,
                        method="lbfgs", iterations=500, lr=0.01, init="supporting", seed=0,
                        repeats=1, ci="t", level=0.95, t=1.0, initial_data=None,
                        lipschitz=None, quadrature_box=None, weighted=True, ambient_dim=None,
-                       parallel=None, progress=None):
+                       parallel=None, workers=None, progress=None):
     r"""Test error of LSE layers against the number of terms ``N``, and its exponent.
 
     For each intrinsic dimension ``d`` in ``dims`` and each ``N`` in ``Ns``:
@@ -1071,14 +1139,23 @@ def scaling_experiment(target, dims=(1, 2), Ns=(4, 8, 16, 32), *, mode="fit",
         evaluated at ``u`` and the layer fitted on ``x`` (the rate should
         follow the intrinsic ``d``, not ``D``).
     parallel : bool, optional
-        Passed to :func:`fit`.
+        Passed to :func:`fit` (threads inside each fit). Only with
+        ``workers=1``.
+    workers : int, optional
+        Fit mode: fits run at once, each on its own thread (the kernels release
+        the GIL) and single-threaded inside. Default: the number of CPUs,
+        unless ``parallel=True`` asks for threads inside each fit instead.
+        Every fit draws its own seed from ``seed`` before any runs, so the
+        result is the same for every ``workers``.
     progress : bool, optional
         One stderr line per layer; default when stderr is a terminal.
 
     Returns
     -------
     ScalingResult
-        Ctrl-C returns what was computed so far (``interrupted=True``).
+        Ctrl-C returns what was computed so far (``interrupted=True``); fits
+        running on other threads stop at their next chunk of iterations and
+        are dropped.
 
     Examples
     --------
@@ -1144,6 +1221,17 @@ def scaling_experiment(target, dims=(1, 2), Ns=(4, 8, 16, 32), *, mode="fit",
             ambient_dim = check_int(ambient_dim, "ambient_dim", minimum=1)
             if ambient_dim < max(dims):
                 raise ValueError(f"ambient_dim = {ambient_dim} is below max(dims) = {max(dims)}")
+    if parallel is not None and not isinstance(parallel, (bool, np.bool_)):
+        raise TypeError(f"parallel must be a bool or None, got {type(parallel).__name__}")
+    if workers is None:
+        workers = 1 if (mode != "fit" or parallel) else (os.cpu_count() or 1)
+    else:
+        workers = check_int(workers, "workers", minimum=1)
+        if workers > 1 and parallel:
+            raise ValueError("parallel=True (threads inside each fit) and workers > 1 (fits "
+                             "on several threads) exclude each other: choose one")
+    if workers > 1:
+        parallel = False
     rng = np.random.default_rng(seed)
     show = _want_progress(progress)
     shape = (len(Ns), repeats)
@@ -1154,55 +1242,75 @@ def scaling_experiment(target, dims=(1, 2), Ns=(4, 8, 16, 32), *, mode="fit",
     loss = {d: nan() for d in dims}
     secs = {d: nan() for d in dims}
     epss = {d: np.full(len(Ns), np.nan) for d in dims}
-    interrupted = False
-    total, count, t_start = len(dims) * len(Ns) * repeats, 0, time.perf_counter()
-    try:
-        for d in dims:
-            lo, hi = boxes[d]
-            for rep in range(repeats):
-                U_test = lo + (hi - lo) * rng.random((n_test, d))
-                f_test = _eval_target(fn, U_test, "target")
-                if mode == "fit":
-                    D = d if ambient_dim is None else ambient_dim
-                    Q = np.linalg.qr(rng.normal(size=(D, d)))[0] if ambient_dim else None
-                    M = n_train if n_train is not None else max(256, 20 * (d + 1) * max(Ns))
-                    U_train = lo + (hi - lo) * rng.random((M, d))
-                    y_train = _eval_target(fn, U_train, "target")
-                    X_train = U_train if Q is None else U_train @ Q.T
-                    X_test = U_test if Q is None else U_test @ Q.T
+    # every random draw happens here, in a fixed order, before any fit runs: the
+    # result does not depend on the number of workers
+    tasks = []
+    for d in dims:
+        lo, hi = boxes[d]
+        for rep in range(repeats):
+            U_test = lo + (hi - lo) * rng.random((n_test, d))
+            f_test = _eval_target(fn, U_test, "target")
+            if mode == "fit":
+                D = d if ambient_dim is None else ambient_dim
+                Q = np.linalg.qr(rng.normal(size=(D, d)))[0] if ambient_dim else None
+                M = n_train if n_train is not None else max(256, 20 * (d + 1) * max(Ns))
+                U_train = lo + (hi - lo) * rng.random((M, d))
+                y_train = _eval_target(fn, U_train, "target")
+                X_train = U_train if Q is None else U_train @ Q.T
+                X_test = U_test if Q is None else U_test @ Q.T
                 for k, N in enumerate(Ns):
-                    t0 = time.perf_counter()
-                    if mode == "fit":
-                        eps = _eps_of(eps_rule, N, d)
-                        r = fit(X_train, y_train, N, eps, method=method, iterations=iterations,
-                                lr=lr, init=init, seed=rng, parallel=parallel, progress=False)
-                        if r.interrupted:
-                            raise KeyboardInterrupt
-                        layer, loss[d][k, rep] = r.layer, r.loss
-                        pred = layer(X_test)
-                    else:
-                        qlo, qhi = qboxes[d]
-                        nodes = max(2, int(round(N ** (1.0 / d))))
-                        h = float((qhi - qlo).max()) / (nodes - 1)
-                        n_actual = int(np.prod(np.ceil((qhi - qlo) / h - 1e-9).astype(int) + 1))
-                        eps = _eps_of(eps_rule, n_actual, d)
-                        q = quadrature_layer(initial_data, eps, t, box=(qlo, qhi), h=h,
-                                             lipschitz=lipschitz, weighted=bool(weighted), d=d)
-                        layer = q.layer
-                        res_N[d][k] = layer.N
-                        pred = layer(U_test)
-                    secs[d][k, rep] = time.perf_counter() - t0
-                    epss[d][k] = eps
-                    err = pred - f_test
-                    errors[d][k, rep] = math.sqrt(float(np.mean(err * err)))
-                    maxerr[d][k, rep] = float(np.abs(err).max())
-                    count += 1
-                    if show:
-                        sys.stderr.write(f"\rscaling: {count}/{total} (d={d}, N={res_N[d][k]}) "
-                                         f"{time.perf_counter() - t_start:6.1f} s")
-                        sys.stderr.flush()
-    except KeyboardInterrupt:
-        interrupted = True
+                    tasks.append((d, rep, k, N, int(rng.integers(0, 2**63)), X_train, y_train,
+                                  X_test, f_test))
+            else:
+                for k, N in enumerate(Ns):
+                    tasks.append((d, rep, k, N, None, None, None, U_test, f_test))
+
+    def run(task):
+        d, rep, k, N, fit_seed, X_train, y_train, X_test, f_test = task
+        t0 = time.perf_counter()
+        if mode == "fit":
+            eps = _eps_of(eps_rule, N, d)
+            r = fit(X_train, y_train, N, eps, method=method, iterations=iterations, lr=lr,
+                    init=init, seed=fit_seed, parallel=parallel, progress=False)
+            if r.interrupted:
+                raise KeyboardInterrupt
+            layer, train_loss, n_layer = r.layer, r.loss, N
+        else:
+            qlo, qhi = qboxes[d]
+            nodes = max(2, int(round(N ** (1.0 / d))))
+            h = float((qhi - qlo).max()) / (nodes - 1)
+            n_actual = int(np.prod(np.ceil((qhi - qlo) / h - 1e-9).astype(int) + 1))
+            eps = _eps_of(eps_rule, n_actual, d)
+            layer = quadrature_layer(initial_data, eps, t, box=(qlo, qhi), h=h,
+                                     lipschitz=lipschitz, weighted=bool(weighted), d=d).layer
+            train_loss, n_layer = np.nan, layer.N
+        err = layer(X_test) - f_test
+        return (math.sqrt(float(np.mean(err * err))), float(np.abs(err).max()), train_loss,
+                n_layer, eps, time.perf_counter() - t0)
+
+    interrupted = False
+    total, count, t_start = len(tasks), 0, time.perf_counter()
+
+    def record(task, out):
+        nonlocal count
+        d, rep, k = task[:3]
+        errors[d][k, rep], maxerr[d][k, rep], loss[d][k, rep], n_layer, eps, secs[d][k, rep] \
+            = out
+        res_N[d][k], epss[d][k] = n_layer, eps
+        count += 1
+        if show:
+            sys.stderr.write(f"\rscaling: {count}/{total} (d={d}, N={n_layer}) "
+                             f"{time.perf_counter() - t_start:6.1f} s")
+            sys.stderr.flush()
+
+    if workers == 1 or len(tasks) == 1:
+        try:
+            for task in tasks:
+                record(task, run(task))
+        except KeyboardInterrupt:
+            interrupted = True
+    else:
+        interrupted = _run_threads(run, record, tasks, workers)
     if show:
         sys.stderr.write(" (interrupted)\n" if interrupted else "\n")
     expo, inter, icpt, expo_m, inter_m = {}, {}, {}, {}, {}
