@@ -41,15 +41,21 @@ of the thread count; the threshold was measured, see
   to 1, 2 or a multiple of 4); blocks of at least ``_MIN_BLOCK`` samples (long
   vector loops; still at most ``_NBLOCK`` blocks, the number set by ``M``
   alone) go in sub-blocks of ``B`` consecutive samples (``B * N <= _ZWORDS``,
-  an L2-sized buffer). Per term ``j``, one vector pass over the sub-block
-  computes ``z_j`` and the running maxima, a second
-  the terms (stored over ``z_j``) and their sums; one vector pass over the
-  samples computes ``f`` (a branch-free log, ``_log_ge1``), ``r`` and
-  ``c = r/s``; then per term the ``d + 1`` dot products over the sub-block
-  (one pass for ``d <= 4``) go to the accumulator. The loops are kept short
-  (few arrays each): LLVM vectorises a loop only while its runtime alias
-  checks stay few. No lane is wasted on padding terms, and the per-sample
-  work (log, division) is vector code too, which is what costs at small ``N``.
+  an L2-sized buffer). One vector pass over the sub-block per four terms
+  (``d = 1``), two (``d = 2``) or one computes the running maxima; for
+  ``d <= 2`` at ``eps > 0`` nothing else is stored and the terms pass computes
+  ``z`` again (the same inlined chain of FMAs, so the largest term is exactly
+  ``exp(0) = 1``), otherwise ``z`` is stored in the buffer. Per term one vector
+  pass computes the terms (stored over ``z_j``) and their sums; one vector
+  pass over the samples computes ``f`` (a branch-free log, ``_log_ge1``),
+  ``r`` and ``c = r/s``; then the ``d + 1`` dot products over the sub-block
+  (one pass per four terms for ``d = 1``, per two for ``d = 2`` and ``4``: the
+  coefficient rows are loaded once for all of them and the sums form enough
+  independent chains to hide the FMA latency) go to the accumulator. The
+  loops are kept short (few arrays each): LLVM vectorises a loop only while
+  its runtime alias checks stay few. No lane is wasted on padding terms, and
+  the per-sample work (log, division) is vector code too, which is what costs
+  at small ``N``.
   Where the samples are sorted (the Adam loop does it for ``d = 1`` at a small
   ``eps``, ``_skip_pays``), the terms with ``(z_j - m)/eps < -(_SKIP_T + log N)``
   at every sample of a sub-block are skipped (``_active_t``): together they
@@ -69,7 +75,11 @@ The exp is the branch-free polynomial of :mod:`tropical.kernels.lse`
 which cannot change a sum ``s >= 1``), copied here because a cached Numba
 kernel and every helper it calls must live in one file (Numba's cache does not
 notice edits in another file); ``tests/test_fit.py`` checks that the two
-copies agree bit for bit. The log of the small-``N`` layout, ``_log_ge1``
+copies agree bit for bit. Where ``_flush_free`` proves from ``W``, ``b`` and
+the box of the samples that no exponent ``(z_j - m)/eps`` can fall below
+``-700`` (once per evaluation, ``O(N d)``), the terms use ``_exp_unflushed``,
+the same operations without the two selects of the flush: the same bits,
+two vector operations fewer per term. The log of the small-``N`` layout, ``_log_ge1``
 (``x >= 1``), is fdlibm's ``e_log.c`` (reduction to ``[sqrt(2)/2, sqrt(2)]``,
 its polynomial of degree 7 in ``s^2``) without branches, below 1 ulp
 (``tests/test_fit.py`` checks it against mpmath). ``(z - m)/eps`` is computed
