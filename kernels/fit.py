@@ -226,41 +226,12 @@ _Q9 = 2.510038549551032e-08
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
-def _exp_term(x):
-    """exp(x) for x in [-inf, 0], results below exp(-708) flushed to 0 (vectorisable)."""
-    xc = x if x >= _TERM_ZERO_BELOW else 0.0
-    t = xc * _LOG2E + _ROUND
-    kf = t - _ROUND
-    r = (xc - kf * _LN2_HI) - kf * _LN2_LO
-    q = _Q9
-    q = q * r + _Q8
-    q = q * r + _Q7
-    q = q * r + _Q6
-    q = q * r + _Q5
-    q = q * r + _Q4
-    q = q * r + _Q3
-    q = q * r + _Q2
-    q = q * r + _Q1
-    q = q * r + _Q0
-    p = 1.0 + r * (1.0 + r * q)
-    y = _i64_bits_as_f64(_f64_bits_as_i64(p) + (_f64_bits_as_i64(t) << 52))
-    return y if x >= _TERM_ZERO_BELOW else 0.0
-
-
-@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _exp_term_array(x, out):
-    """out[i] = _exp_term(x[i]) (tests: bitwise the copy in kernels/lse.py)."""
-    for i in range(x.shape[0]):
-        out[i] = _exp_term(x[i])
-
-
-@njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
 def _exp_unflushed(x):
-    """:func:`_exp_term` for ``x`` in ``[-708, 0]`` only, without its two selects.
+    """exp(x) for x in ``[-708, 0]`` only: :func:`_exp_term` without its two selects.
 
-    Bit for bit :func:`_exp_term` there (the same operations); below ``-745``
-    the exponent field would wrap, so callers use it only where
-    :func:`_flush_free` has proven every argument ``>= -700``.
+    Below ``-745`` the exponent field would wrap, so the kernels call it
+    directly only where :func:`_flush_free` has proven every argument
+    ``>= -700``; :func:`_exp_term` wraps it with the flush.
     """
     t = x * _LOG2E + _ROUND
     kf = t - _ROUND
@@ -277,6 +248,20 @@ def _exp_unflushed(x):
     q = q * r + _Q0
     p = 1.0 + r * (1.0 + r * q)
     return _i64_bits_as_f64(_f64_bits_as_i64(p) + (_f64_bits_as_i64(t) << 52))
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
+def _exp_term(x):
+    """exp(x) for x in [-inf, 0], results below exp(-708) flushed to 0 (vectorisable)."""
+    y = _exp_unflushed(x if x >= _TERM_ZERO_BELOW else 0.0)
+    return y if x >= _TERM_ZERO_BELOW else 0.0
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _exp_term_array(x, out):
+    """out[i] = _exp_term(x[i]) (tests: bitwise the copy in kernels/lse.py)."""
+    for i in range(x.shape[0]):
+        out[i] = _exp_term(x[i])
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
