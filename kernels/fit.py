@@ -153,43 +153,36 @@ def _f64_bits_as_i64(typingctx, x):
     return types.int64(x), codegen
 
 
-@intrinsic
-def _maxnum(typingctx, a, b):
-    """``llvm.maxnum`` on float64 (vectorises as a reduction, unlike ``max``)."""
-    if not (isinstance(a, types.Float) and isinstance(b, types.Float)):
-        return None
-    sig = types.float64(types.float64, types.float64)
+def _maxnum_intrinsic(name, flags, doc):
+    """An intrinsic calling ``llvm.maxnum`` on float64 with the fast-math ``flags``."""
 
-    def codegen(context, builder, signature, args):
-        x = context.cast(builder, args[0], a, types.float64)
-        y = context.cast(builder, args[1], b, types.float64)
-        dbl = ir.DoubleType()
-        fn = builder.module.declare_intrinsic("llvm.maxnum", [dbl],
-                                              ir.FunctionType(dbl, [dbl, dbl]))
-        return builder.call(fn, [x, y])
+    def typer(typingctx, a, b):
+        if not (isinstance(a, types.Float) and isinstance(b, types.Float)):
+            return None
+        sig = types.float64(types.float64, types.float64)
 
-    return sig, codegen
+        def codegen(context, builder, signature, args):
+            x = context.cast(builder, args[0], a, types.float64)
+            y = context.cast(builder, args[1], b, types.float64)
+            dbl = ir.DoubleType()
+            fn = builder.module.declare_intrinsic("llvm.maxnum", [dbl],
+                                                  ir.FunctionType(dbl, [dbl, dbl]))
+            return builder.call(fn, [x, y], fastmath=flags)
+
+        return sig, codegen
+
+    typer.__name__ = typer.__qualname__ = name
+    typer.__doc__ = doc
+    return intrinsic(typer)
 
 
-@intrinsic
-def _max_finite(typingctx, a, b):
-    """``llvm.maxnum`` with the ``nnan`` flag, for operands that are never NaN: a
-    single vector max (``vmaxpd``), and the result is always stored (a
-    compare-and-select lets LLVM turn ``m[t] = max(m[t], z)`` into a masked
-    store)."""
-    if not (isinstance(a, types.Float) and isinstance(b, types.Float)):
-        return None
-    sig = types.float64(types.float64, types.float64)
-
-    def codegen(context, builder, signature, args):
-        x = context.cast(builder, args[0], a, types.float64)
-        y = context.cast(builder, args[1], b, types.float64)
-        dbl = ir.DoubleType()
-        fn = builder.module.declare_intrinsic("llvm.maxnum", [dbl],
-                                              ir.FunctionType(dbl, [dbl, dbl]))
-        return builder.call(fn, [x, y], fastmath=("nnan",))
-
-    return sig, codegen
+_maxnum = _maxnum_intrinsic(
+    "_maxnum", (), "``llvm.maxnum`` on float64 (vectorises as a reduction, unlike ``max``).")
+_max_finite = _maxnum_intrinsic(
+    "_max_finite", ("nnan",),
+    "``llvm.maxnum`` with the ``nnan`` flag, for operands that are never NaN: a single "
+    "vector max (``vmaxpd``), and the result is always stored (a compare-and-select lets "
+    "LLVM turn ``m[t] = max(m[t], z)`` into a masked store).")
 
 
 if numba.config.DISABLE_JIT:  # intrinsics cannot run as Python: stand-ins
