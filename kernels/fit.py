@@ -79,7 +79,10 @@ copies agree bit for bit. Where ``_flush_free`` proves from ``W``, ``b`` and
 the box of the samples that no exponent ``(z_j - m)/eps`` can fall below
 ``-700`` (once per evaluation, ``O(N d)``), the terms use ``_exp_unflushed``,
 the same operations without the two selects of the flush: the same bits,
-two vector operations fewer per term. The log of the small-``N`` layout, ``_log_ge1``
+two vector operations fewer per term. The same bounds guard against overflow:
+where ``max_j |b_j| + sum_k max_j |w_jk| max_i |x_ik|`` reaches ``2^1000`` a
+partial sum of some ``z_j`` could overflow, and the kernel returns NaN (loss,
+``f`` and gradients) instead of a finite wrong number. The log of the small-``N`` layout, ``_log_ge1``
 (``x >= 1``), is fdlibm's ``e_log.c`` (reduction to ``[sqrt(2)/2, sqrt(2)]``,
 its polynomial of degree 7 in ``s^2``) without branches, below 1 ulp
 (``tests/test_fit.py`` checks it against mpmath). ``(z - m)/eps`` is computed
@@ -222,9 +225,10 @@ _Q9 = 2.510038549551032e-08
 def _exp_unflushed(x):
     """exp(x) for x in ``[-708, 0]`` only: :func:`_exp_term` without its two selects.
 
-    Below ``-745`` the exponent field would wrap, so the kernels call it
-    directly only where :func:`_flush_free` has proven every argument
-    ``>= -700``; :func:`_exp_term` wraps it with the flush.
+    From about ``-708.4`` down the exponent field wraps (``-720`` gives
+    ``-6.6e303``), so the kernels call it directly only where
+    :func:`_flush_free` has proven every argument ``>= -700``;
+    :func:`_exp_term` wraps it with the flush.
     """
     t = x * _LOG2E + _ROUND
     kf = t - _ROUND
@@ -281,20 +285,16 @@ def _coord_ranges(XT, d):
     return R
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _flush_free(R, W, b, inv):
-    """Whether ``(z_j - max_l z_l)*inv >= -_FLUSH_FREE_BELOW`` provably holds for every
-    sample in the box ``|x_k| <= R[k]`` and every term (then :func:`_exp_unflushed`
-    computes exactly what :func:`_exp_term` would).
+_Z_TOO_BIG = 2.0 ** 1000  # |b_j| + sum_k |w_jk| |x_k| from here on: NaN, not a wrong number
 
-    ``z_l - z_j = (w_l - w_j).x + (b_l - b_j) <= sum_k (max w_k - min w_k) R_k +
-    (max b - min b)``; the rounding of ``z`` (``d + 1`` operations on terms of
-    size at most ``|b| + sum_k |w_k| R_k``), of the subtraction and of the
-    product is covered by a relative margin far above ``(d + 4) u``.
-    """
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _bounds(R, W, b):
+    """``(spread, big)`` over the box ``|x_k| <= R[k]``: ``spread = sum_k (max_j w_jk -
+    min_j w_jk) R_k + (max_j b_j - min_j b_j)`` bounds ``z_l - z_j`` for any two terms,
+    ``big = max_j |b_j| + sum_k max_j |w_jk| R_k`` every partial sum of any ``z_j``.
+    ``O(N d)``, once per evaluation."""
     N, d = W.shape
-    if not inv < _INF:
-        return False
     lo = hi = b[0]
     big = 0.0
     for j in range(N):
@@ -311,9 +311,35 @@ def _flush_free(R, W, b, inv):
             a = max(a, abs(W[j, k]))
         spread += (hi - lo) * R[k]
         big += a * R[k]
+    return spread, big
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _flush_free(spread, big, d, inv):
+    """Whether ``(z_j - max_l z_l)*inv >= -_FLUSH_FREE_BELOW`` provably holds for every
+    sample in the box of :func:`_bounds` and every term (then :func:`_exp_unflushed`
+    computes exactly what :func:`_exp_term` would).
+
+    ``z_l - z_j <= spread``; the rounding of ``z`` (``d + 1`` operations on
+    terms of size at most ``big``), of the subtraction and of the product is
+    covered by a relative margin far above ``(d + 4) u``. NaN or infinite
+    bounds, or ``inv = inf``: False.
+    """
+    if not inv < _INF:
+        return False
     margin = (d + 8) * 2.0 ** -50
     bound = (spread * (1.0 + margin) + 2.0 * big * margin) * inv * (1.0 + margin)
     return bound <= _FLUSH_FREE_BELOW
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _overflowed(f, gW, gb):
+    """The result where a pre-activation could overflow (``big >= _Z_TOO_BIG``): NaN
+    everywhere, never a finite wrong number."""
+    f[:] = np.nan
+    gW[:, :] = np.nan
+    gb[:] = np.nan
+    return np.nan
 
 
 _SQRT2 = 1.4142135623730951
@@ -1090,7 +1116,7 @@ def _block_t(XT, y, W, b, eps, inv, use_div, unflushed, lo, hi, f, acc, Z, CX, m
     for j in range(N):
         act[j] = j
     # negligible terms are skipped where ``local`` says the samples are sorted (d = 1)
-    skip = _SKIP_T + math.log(N) if local else 0.0
+    skip = _SKIP_T + math.log(N) if local and XT.shape[0] == 1 else 0.0
     # eps > 0, finite 1/eps, d <= 2: z computed twice, never stored (for d = 4 the
     # four extra FMAs per term in the exp loop cost more than the buffer's round trip)
     fused = eps > 0.0 and not use_div and XT.shape[0] <= 2
@@ -1178,7 +1204,10 @@ def _loss_grad_par(X, XT, R, y, W, b, eps, f, gW, gb, local):
     N = W.shape[0]
     if N < _SAMPLE_LANES_BELOW:
         inv, use_div, nblocks, size = _blocks(M, eps)
-        unflushed = _flush_free(R, W, b, inv)
+        spread, big = _bounds(R, W, b)
+        if not big < _Z_TOO_BIG:
+            return _overflowed(f, gW, gb)
+        unflushed = _flush_free(spread, big, d, inv)
         B = _sub_block(N, size)
         acc = np.zeros((nblocks, d + 1, N), np.float64)
         part = np.zeros(nblocks, np.float64)
@@ -1192,9 +1221,12 @@ def _loss_grad_par(X, XT, R, y, W, b, eps, f, gW, gb, local):
                                  min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv, act,
                                  local)
         return _finish(acc, part, M, gW, gb)
+    spread, big = _bounds(R, W, b)
+    if not big < _Z_TOO_BIG:
+        return _overflowed(f, gW, gb)
     WT, bp, inv, use_div, nblocks, size = _setup(X, W, b, eps)
     # padding terms (b = -inf) need the flush
-    unflushed = WT.shape[1] == N and _flush_free(R, W, b, inv)
+    unflushed = WT.shape[1] == N and _flush_free(spread, big, d, inv)
     acc = np.zeros((nblocks, d + 1, WT.shape[1]), np.float64)
     part = np.zeros(nblocks, np.float64)
     for blk in prange(nblocks):
@@ -1211,9 +1243,12 @@ def _loss_grad_ser(X, XT, R, y, W, b, eps, f, gW, gb, local):
         acc, part, Z, CX, mx, sv, act = _work_t(M, N, d)
         return _loss_grad_ser_t(XT, R, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv,
                                 act, local)
+    spread, big = _bounds(R, W, b)
+    if not big < _Z_TOO_BIG:
+        return _overflowed(f, gW, gb)
     WT, bp, inv, use_div, nblocks, size = _setup(X, W, b, eps)
     # padding terms (b = -inf) need the flush
-    unflushed = WT.shape[1] == N and _flush_free(R, W, b, inv)
+    unflushed = WT.shape[1] == N and _flush_free(spread, big, d, inv)
     acc = np.zeros((nblocks, d + 1, WT.shape[1]), np.float64)
     part = np.zeros(nblocks, np.float64)
     for blk in range(nblocks):
@@ -1237,7 +1272,10 @@ def _loss_grad_ser_t(XT, R, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv, a
     """The serial sample-lane layout on work arrays from :func:`_work_t`."""
     M = XT.shape[1]
     inv, use_div, nblocks, size = _blocks(M, eps)
-    unflushed = _flush_free(R, W, b, inv)
+    spread, big = _bounds(R, W, b)
+    if not big < _Z_TOO_BIG:
+        return _overflowed(f, gW, gb)
+    unflushed = _flush_free(spread, big, W.shape[1], inv)
     acc[:] = 0.0
     for blk in range(nblocks):
         part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, unflushed, blk * size,
@@ -1361,7 +1399,9 @@ def _adam_loop(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
     vWf = vW.reshape(N * d)
     XT = _transposed(X)
     R = _coord_ranges(XT, d)
-    acc, part, Z, CX, mx, sv, act = _work_t(X.shape[0], N, d)  # none allocated per iteration
+    # none allocated per iteration; the term-lane layout (N >= _SAMPLE_LANES_BELOW) has its own
+    acc, part, Z, CX, mx, sv, act = _work_t(X.shape[0] if N < _SAMPLE_LANES_BELOW else 1,
+                                            N if N < _SAMPLE_LANES_BELOW else 1, d)
     for k in range(count):
         if parallel:
             loss = _loss_grad_par(X, XT, R, y, W, b, eps, f, gW, gb, local)

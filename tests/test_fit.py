@@ -78,32 +78,96 @@ def test_unflushed_exp_is_bitwise_the_lse_one_on_its_range():
     assert np.array_equal(a, b)
 
 
+def _flush_free(X, W, b, eps):
+    XT = kfit._transposed(X)
+    R = kfit._coord_ranges(XT, X.shape[1])
+    assert np.array_equal(R, np.abs(X).max(axis=0))
+    spread, big = kfit._bounds(R, W, b)
+    return kfit._flush_free(spread, big, X.shape[1], 1.0 / eps)
+
+
 @settings(max_examples=60)
 @given(N=st.integers(1, 9), d=st.integers(1, 5), wscale=st.sampled_from([0.1, 1.0, 40.0]),
-       xscale=st.sampled_from([0.5, 2.0, 30.0]), eps=st.sampled_from([1e-3, 0.02, 0.3, 5.0]),
-       seed=st.integers(0, 2**32 - 1))
-def test_flush_free_bound_is_sound(N, d, wscale, xscale, eps, seed):
-    """Where _flush_free says no exponent can fall below -700, none does (computed as
-    the kernel computes it, at every sample and at the corners of the box); and it
-    says so whenever the exact spread leaves a margin."""
+       xscale=st.sampled_from([0.5, 2.0, 30.0]), seed=st.integers(0, 2**32 - 1),
+       slack=st.sampled_from([1 - 1e-3, 1 - 1e-9, 1 + 1e-9, 1 + 1e-3]))
+def test_flush_free_bound_is_exact_where_the_spread_is_attained(N, d, wscale, xscale, seed,
+                                                               slack):
+    """Two terms ``w`` and ``-w`` with biases ``c`` and ``-c``, samples at the corners of
+    the box: there the spread of z is attained, ``2 (sum_k |w_k| R_k + |c|)``. The bound
+    must say 'no flush needed' just below -700 * (1 - 1e-9) and must refuse just above."""
     rng = np.random.default_rng(seed)
-    X = rng.uniform(-xscale, xscale, size=(50, d))
-    W = wscale * rng.normal(size=(N, d))
-    b = wscale * rng.normal(size=N)
+    w = wscale * rng.normal(size=d)
+    c = wscale * rng.normal()
+    R = xscale * rng.uniform(0.5, 1.0, size=d)
+    corner = R * np.sign(w)
+    X = np.concatenate([corner[None], -corner[None], rng.uniform(-R, R, size=(5, d))])
+    rows = [w, -w] + [0.3 * w] * (N - 2)                 # extra terms inside the range
+    W = np.array(rows[:max(N, 2)])
+    b = np.array([c, -c] + [0.3 * c] * (max(N, 2) - 2))
+    spread = 2.0 * (np.abs(w) @ R + abs(c))
+    eps = spread / (kfit._FLUSH_FREE_BELOW * slack)     # lowest exponent -700*slack
+    lowest = float((((X @ W.T + b) - (X @ W.T + b).max(axis=1, keepdims=True)) / eps).min())
+    assert lowest == pytest.approx(-kfit._FLUSH_FREE_BELOW * slack, rel=1e-12)
+    free = _flush_free(X, W, b, eps)
+    if slack > 1:
+        assert not free                                  # sound: an exponent is below -700
+    elif slack < 1 - 1e-6:
+        assert free                                      # and not loose
+    assert kfit._FLUSH_FREE_BELOW < 708.39               # where the unflushed exp wraps
+
+
+@pytest.mark.parametrize("d, N", [(1, 3), (2, 1024), (3, 9), (4, 40)])
+def test_unflushed_path_gives_the_flushed_bits_at_the_bound(d, N):
+    """At an eps that puts the bound at 700 (1 - 1e-13), the kernel (both layouts) gives
+    bit for bit what it gives with the bound switched off (a box 1e6 times too large:
+    always the flush)."""
+    rng = np.random.default_rng(30 + d)
+    X, y, W, b = _problem(rng, 150, N, d, scale=3.0)
     XT = kfit._transposed(X)
     R = kfit._coord_ranges(XT, d)
-    assert np.array_equal(R, np.abs(X).max(axis=0))
-    corners = np.array(np.meshgrid(*[[-r, r] for r in R])).reshape(d, -1).T
-    pts = np.concatenate([X, corners])
-    Z = pts @ W.T + b
-    lowest = float(((Z - Z.max(axis=1, keepdims=True)) * (1.0 / eps)).min())
-    free = kfit._flush_free(R, W, b, 1.0 / eps)
-    if free:
-        assert lowest >= -kfit._FLUSH_FREE_BELOW
-    spread = float(np.sum((W.max(axis=0) - W.min(axis=0)) * R) + (b.max() - b.min()))
-    if spread / eps < 0.99 * kfit._FLUSH_FREE_BELOW:
-        assert free
-    assert not kfit._flush_free(R, W, b, math.inf)
+    spread, big = kfit._bounds(R, W, b)
+    margin = (d + 8) * 2.0 ** -50
+    eps = (spread * (1 + margin) + 2 * big * margin) * (1 + margin) / (700 * (1 - 1e-13))
+    assert kfit._flush_free(spread, big, d, 1.0 / eps)
+    out = []
+    assert not kfit._flush_free(*kfit._bounds(R * 1e6, W, b), d, 1.0 / eps)
+    for RR in (R, R * 1e6):
+        f, gW, gb = np.empty(150), np.empty((N, d)), np.empty(N)
+        loss = kfit._loss_grad_ser(X, XT, RR, y, W, b, eps, f, gW, gb, False)
+        out.append((loss, f, gW, gb))
+    for u, v in zip(*out):
+        assert np.array_equal(u, v)
+    # the lowest exponent is close to the bound: the unflushed exp really ran near -700
+    Z = X @ W.T + b
+    assert ((Z - Z.max(axis=1, keepdims=True)) / eps).min() < -100
+
+
+def test_overflowing_pre_activations_give_nan_not_a_wrong_number():
+    """w.x overflows although z would be finite: NaN, like the numpy twin, in every path."""
+    X = np.array([[1e200, 1e200], [1.0, 2.0]])
+    y = np.zeros(2)
+    W = np.array([[-1e200, 1e200], [0.0, 0.0]])
+    b = np.zeros(2)
+    for kernel in (kfit.lse_fit_loss_grad, kfit.lse_fit_loss_grad_serial):
+        loss, f, gW, gb = _run(kernel, X, y, W, b, 0.1)
+        assert math.isnan(loss) and np.isnan(f).all() and np.isnan(gW).all()
+    Wbig = np.zeros((kfit._SAMPLE_LANES_BELOW, 2))
+    Wbig[0] = W[0]
+    loss, f, gW, gb = _run(kfit.lse_fit_loss_grad_serial, X, y, Wbig,
+                           np.zeros(kfit._SAMPLE_LANES_BELOW), 0.1)
+    assert math.isnan(loss) and np.isnan(gb).all()
+
+
+def test_skipping_is_for_one_input_only():
+    """The sorted-sample skipping recomputes z from the first coordinate: for d = 2 the
+    kernel must ignore the flag (bit for bit the result without it)."""
+    rng = np.random.default_rng(9)
+    X, y, W, b = _problem(rng, 600, 40, 2, scale=3.0)
+    X = X[np.argsort(X[:, 0])]
+    a = _run(_local(False), X, y, W, b, 1e-3)
+    c = _run(kfit.lse_fit_loss_grad_serial, X, y, W, b, 1e-3)
+    for u, v in zip(a, c):
+        assert np.array_equal(u, v)
 
 
 @pytest.mark.parametrize("d", [1, 2])
@@ -220,7 +284,7 @@ def test_skipping_at_eps_zero_is_exact():
 @pytest.mark.parametrize("M, N, d, eps", [
     (203, kfit._SAMPLE_LANES_BELOW - 1, 1, 0.05), (203, kfit._SAMPLE_LANES_BELOW - 1, 5, 0.7),
     (150, kfit._SAMPLE_LANES_BELOW, 2, 1e-3), (97, kfit._SAMPLE_LANES_BELOW + 3, 3, 30.0),
-    (1100, 20, 4, 0.05), (40, 5, 9, 0.7)])
+    (1100, 20, 4, 0.05), (40, 5, 9, 0.7), (100, kfit._SAMPLE_LANES_BELOW, 3, 30.0)])
 def test_both_layouts_match_numpy_twin(M, N, d, eps):
     """Both layouts of the kernel (samples in the lanes below _SAMPLE_LANES_BELOW terms,
     terms in the lanes from there on), sub-blocks cut short, d padded: the same budget."""
@@ -744,25 +808,25 @@ def test_scaling_workers_give_the_same_result():
     assert a.exponent == b.exponent and a.interval == b.interval
 
 
-def test_scaling_workers_interrupt_keeps_finished_fits(monkeypatch):
-    """Ctrl-C inside one fit on a worker thread: the experiment stops, a fit running on
-    the other thread stops at its next chunk and is dropped, queued fits never run, and
-    the fits that finished are kept with the values of an uninterrupted run."""
+def _interrupting_fit(monkeypatch, how):
+    """A stand-in for fit: N = 64 and 32 (the largest, started first) finish; N = 16 then
+    raises Ctrl-C inside its worker (``how = "worker"``) or sends it to the main thread
+    (``"main"``); smaller fits block until the stop event and are dropped."""
+    import _thread
     import threading
 
-    kw = dict(dims=(1,), Ns=(2, 4, 16, 32, 64), mode="fit", method="adam", iterations=40,
-              lr=0.05, n_train=200, n_test=100, seed=2)
-    full = scaling_experiment("norm", workers=1, **kw)
     real = tfit.fit
-    finished = {2: threading.Event(), 4: threading.Event()}
+    finished = {64: threading.Event(), 32: threading.Event()}
     started = []
 
     def fake(X, y, N, eps, **kwargs):
         started.append(N)
-        if N == 16:                    # Ctrl-C, once the two first fits are done
-            assert finished[2].wait(30) and finished[4].wait(30)
-            raise KeyboardInterrupt
-        if N >= 32:                    # still running when Ctrl-C comes
+        if N == 16:
+            assert finished[64].wait(30) and finished[32].wait(30)
+            if how == "worker":
+                raise KeyboardInterrupt
+            _thread.interrupt_main()
+        if N <= 16:                    # still running when Ctrl-C comes
             assert tfit._worker.stop.wait(30)
         r = real(X, y, N, eps, **kwargs)
         if N in finished:
@@ -770,12 +834,43 @@ def test_scaling_workers_interrupt_keeps_finished_fits(monkeypatch):
         return r
 
     monkeypatch.setattr(tfit, "fit", fake)
+    return started
+
+
+@pytest.mark.parametrize("how", ["worker", "main"])
+def test_scaling_workers_interrupt_keeps_finished_fits(monkeypatch, how):
+    """Ctrl-C (inside a fit on a worker thread, or in the main thread while it waits): the
+    experiment stops, fits running on other threads stop at their next chunk and are
+    dropped, queued fits never start, and the finished fits are kept with the values of
+    an uninterrupted run."""
+    kw = dict(dims=(1,), Ns=(2, 4, 16, 32, 64), mode="fit", method="adam", iterations=40,
+              lr=0.05, n_train=200, n_test=100, seed=2)
+    full = scaling_experiment("norm", workers=1, **kw)
+    started = _interrupting_fit(monkeypatch, how)
     res = scaling_experiment("norm", workers=2, **kw)
     assert res.interrupted and "INCOMPLETE" in str(res)
     e = res.errors[1][:, 0]
-    assert np.array_equal(e[:2], full.errors[1][:2, 0])
-    assert np.isnan(e[2:]).all()
-    assert 64 not in started           # queued behind the running fits: cancelled
+    assert np.array_equal(e[3:], full.errors[1][3:, 0])
+    assert np.isnan(e[:3]).all()
+    assert started[:2] in ([64, 32], [32, 64])      # the largest first
+    assert 2 not in started                          # queued when Ctrl-C came: never run
+
+
+def test_scaling_workers_never_run_parallel_regions_concurrently():
+    """Under Numba's workqueue threading layer two parallel regions at once abort the
+    process: the worker threads run only serial kernels (the test errors, whose kernel
+    is parallel, are evaluated on the calling thread)."""
+    code = ("from tropical.fit import scaling_experiment\n"
+            "r = scaling_experiment('norm', dims=(1, 2), Ns=(2, 4, 8), mode='fit', "
+            "method='adam', iterations=30, n_train=200, n_test=100, repeats=2, seed=5, "
+            "workers=3)\n"
+            "print(int(r.errors[1].size + r.errors[2].size))\n")
+    env = dict(__import__("os").environ, NUMBA_THREADING_LAYER="workqueue",
+               NUMBA_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "12"
 
 
 def test_scaling_bad_inputs():
@@ -806,6 +901,8 @@ def test_scaling_bad_inputs():
         scaling_experiment("norm", workers=0)
     with pytest.raises(TypeError, match="parallel must be a bool"):
         scaling_experiment("norm", parallel="yes")
+    with pytest.raises(ValueError, match="only mode='fit' runs on several threads"):
+        scaling_experiment(lambda X: X[:, 0], mode="quadrature", initial_data=g, workers=2)
     with pytest.raises(ValueError, match="must not repeat"):
         scaling_experiment("norm", Ns=(4, 4))
     with pytest.raises(ValueError, match="dims must be >= 1"):

@@ -163,6 +163,8 @@ class _Progress:
         self.stop = getattr(_worker, "stop", None)
 
     def update(self, i, loss, force=False):
+        # a fit on a worker thread of scaling_experiment: Ctrl-C reaches it here (the
+        # fits call update after every chunk of iterations, and nowhere in cleanup)
         if self.stop is not None and self.stop.is_set():
             raise KeyboardInterrupt
         if not self.enabled:
@@ -985,7 +987,15 @@ def _json_default(obj):
     return repr(obj)
 
 
-def _run_threads(run, record, tasks, workers):
+def _cpus():
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:                     # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _run_threads(run, record, tasks, workers, order):
     """``record(task, run(task))`` for every task, ``workers`` threads at once; returns
     whether Ctrl-C stopped it (finished results are kept, running fits stop at their
     next chunk of iterations and are dropped)."""
@@ -1002,7 +1012,7 @@ def _run_threads(run, record, tasks, workers):
 
     workers = min(workers, len(tasks))
     pool = ThreadPoolExecutor(max_workers=workers)
-    queue = iter(range(len(tasks)))
+    queue = iter(order)
     running = {}                           # at most ``workers`` submitted at a time, so
                                            # nothing new starts after Ctrl-C
 
@@ -1015,11 +1025,12 @@ def _run_threads(run, record, tasks, workers):
         """Record the finished fits among ``done`` in task order; return the first error."""
         error = None
         for fut in sorted(done, key=running.get):
-            i = running.pop(fut)
+            i = running[fut]
             if fut.exception() is None:
                 record(tasks[i], fut.result())
             elif error is None:
                 error = fut.exception()
+            del running[fut]               # after record: a Ctrl-C inside it loses nothing
         return error
 
     try:
@@ -1035,9 +1046,13 @@ def _run_threads(run, record, tasks, workers):
         return False
     except KeyboardInterrupt:
         stop.set()
-        wait(running)                      # running fits stop at their next chunk
-        harvest(list(running))             # keep every fit that finished
-        return True
+        while True:                        # running fits stop at their next chunk; a
+            try:                           # second Ctrl-C meanwhile changes nothing
+                wait(running)
+                harvest(list(running))     # keep every fit that finished
+                return True
+            except KeyboardInterrupt:
+                continue
     finally:
         stop.set()
         pool.shutdown(wait=True)
@@ -1143,10 +1158,11 @@ def scaling_experiment(target, dims=(1, 2), Ns=(4, 8, 16, 32), *, mode="fit",
         ``workers=1``.
     workers : int, optional
         Fit mode: fits run at once, each on its own thread (the kernels release
-        the GIL) and single-threaded inside. Default: the number of CPUs,
-        unless ``parallel=True`` asks for threads inside each fit instead.
-        Every fit draws its own seed from ``seed`` before any runs, so the
-        result is the same for every ``workers``.
+        the GIL) and single-threaded inside, the largest first. Default: the
+        CPUs this process may use, unless ``parallel=True`` asks for threads
+        inside each fit instead. Every fit draws its own seed from ``seed``
+        before any runs, so the result is the same for every ``workers``
+        (except ``seconds``, the time each fit took).
     progress : bool, optional
         One stderr line per layer; default when stderr is a terminal.
 
@@ -1224,14 +1240,15 @@ def scaling_experiment(target, dims=(1, 2), Ns=(4, 8, 16, 32), *, mode="fit",
     if parallel is not None and not isinstance(parallel, (bool, np.bool_)):
         raise TypeError(f"parallel must be a bool or None, got {type(parallel).__name__}")
     if workers is None:
-        workers = 1 if (mode != "fit" or parallel) else (os.cpu_count() or 1)
+        workers = 1 if (mode != "fit" or parallel) else _cpus()
     else:
         workers = check_int(workers, "workers", minimum=1)
         if workers > 1 and parallel:
             raise ValueError("parallel=True (threads inside each fit) and workers > 1 (fits "
                              "on several threads) exclude each other: choose one")
-    if workers > 1:
-        parallel = False
+        if workers > 1 and mode != "fit":
+            raise ValueError(f"workers = {workers}: only mode='fit' runs on several threads "
+                             "(a quadrature layer is cheap to build)")
     rng = np.random.default_rng(seed)
     show = _want_progress(progress)
     shape = (len(Ns), repeats)
@@ -1265,8 +1282,14 @@ def scaling_experiment(target, dims=(1, 2), Ns=(4, 8, 16, 32), *, mode="fit",
                 for k, N in enumerate(Ns):
                     tasks.append((d, rep, k, N, None, None, None, U_test, f_test))
 
+    workers = min(workers, len(tasks))
+    if workers > 1:
+        # each fit single-threaded: Numba's workqueue layer must never see two
+        # parallel regions at once (the test errors are evaluated on this thread)
+        parallel = False
+
     def run(task):
-        d, rep, k, N, fit_seed, X_train, y_train, X_test, f_test = task
+        d, rep, k, N, fit_seed, X_train, y_train = task[:7]
         t0 = time.perf_counter()
         if mode == "fit":
             eps = _eps_of(eps_rule, N, d)
@@ -1284,18 +1307,21 @@ def scaling_experiment(target, dims=(1, 2), Ns=(4, 8, 16, 32), *, mode="fit",
             layer = quadrature_layer(initial_data, eps, t, box=(qlo, qhi), h=h,
                                      lipschitz=lipschitz, weighted=bool(weighted), d=d).layer
             train_loss, n_layer = np.nan, layer.N
-        err = layer(X_test) - f_test
-        return (math.sqrt(float(np.mean(err * err))), float(np.abs(err).max()), train_loss,
-                n_layer, eps, time.perf_counter() - t0)
+        return layer, train_loss, n_layer, eps, time.perf_counter() - t0
 
     interrupted = False
     total, count, t_start = len(tasks), 0, time.perf_counter()
 
     def record(task, out):
+        """The test errors of a finished layer (on this thread), into the result."""
         nonlocal count
         d, rep, k = task[:3]
-        errors[d][k, rep], maxerr[d][k, rep], loss[d][k, rep], n_layer, eps, secs[d][k, rep] \
-            = out
+        X_test, f_test = task[7:]
+        layer, train_loss, n_layer, eps, seconds = out
+        err = layer(X_test) - f_test
+        errors[d][k, rep] = math.sqrt(float(np.mean(err * err)))
+        maxerr[d][k, rep] = float(np.abs(err).max())
+        loss[d][k, rep], secs[d][k, rep] = train_loss, seconds
         res_N[d][k], epss[d][k] = n_layer, eps
         count += 1
         if show:
@@ -1303,14 +1329,17 @@ def scaling_experiment(target, dims=(1, 2), Ns=(4, 8, 16, 32), *, mode="fit",
                              f"{time.perf_counter() - t_start:6.1f} s")
             sys.stderr.flush()
 
-    if workers == 1 or len(tasks) == 1:
+    if workers == 1:
         try:
             for task in tasks:
                 record(task, run(task))
         except KeyboardInterrupt:
             interrupted = True
     else:
-        interrupted = _run_threads(run, record, tasks, workers)
+        # the largest fits first: the last one to finish sets the wall time
+        cost = [t[5].shape[0] * t[3] for t in tasks]
+        order = sorted(range(len(tasks)), key=lambda i: (-cost[i], i))
+        interrupted = _run_threads(run, record, tasks, workers, order)
     if show:
         sys.stderr.write(" (interrupted)\n" if interrupted else "\n")
     expo, inter, icpt, expo_m, inter_m = {}, {}, {}, {}, {}
