@@ -111,8 +111,8 @@ from tropical._config import load_numba
 
 numba = load_numba()
 from numba import njit, prange  # noqa: E402
-from numba.core import types  # noqa: E402
-from numba.extending import intrinsic  # noqa: E402
+from numba.core import cgutils, types  # noqa: E402
+from numba.extending import intrinsic, models, register_model  # noqa: E402
 
 __all__ = ["lse_fit_loss_grad", "lse_fit_loss_grad_serial", "lse_fit_adam"]
 
@@ -283,6 +283,203 @@ def _coord_ranges(XT, d):
             r = max(r, abs(row[i]))
         R[k] = r
     return R
+
+
+# --------------------------------------------------------------------------
+# Explicit 8-lane float64 vectors (LLVM ``<8 x double>``: one 512-bit register
+# with AVX-512, two or four elsewhere; generic IR, no target intrinsic)
+# --------------------------------------------------------------------------
+class _F64x8(types.Type):
+    """Eight float64 lanes held in registers (only inside the kernels)."""
+
+    def __init__(self):
+        super().__init__(name="f64x8")
+
+
+_f64x8 = _F64x8()
+_VT = ir.VectorType(ir.DoubleType(), 8)
+_VI = ir.VectorType(ir.IntType(64), 8)
+
+
+@register_model(_F64x8)
+class _F64x8Model(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _VT)
+
+
+def _lane_ptr(context, builder, aryty, ary, idx):
+    data = context.make_array(aryty)(context, builder, ary).data
+    return builder.bitcast(builder.gep(data, [idx]), _VT.as_pointer())
+
+
+@intrinsic
+def _vload(typingctx, arr, i):
+    """``arr[i:i + 8]`` of a C-contiguous 1-D float64 array (no bounds check)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.float64
+            and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.load(_lane_ptr(context, builder, sig.args[0], args[0], args[1]),
+                            align=8)
+
+    return _f64x8(arr, i), codegen
+
+
+@intrinsic
+def _vstore(typingctx, arr, i, v):
+    """``arr[i:i + 8] = v`` (no bounds check)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.float64
+            and isinstance(i, types.Integer) and v == _f64x8):
+        return None
+
+    def codegen(context, builder, sig, args):
+        builder.store(args[2], _lane_ptr(context, builder, sig.args[0], args[0], args[1]),
+                      align=8)
+        return context.get_dummy_value()
+
+    return types.none(arr, i, v), codegen
+
+
+@intrinsic
+def _vsplat(typingctx, x):
+    """Eight copies of a float."""
+    if not isinstance(x, (types.Float, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        v = context.cast(builder, args[0], sig.args[0], types.float64)
+        i32 = ir.IntType(32)
+        v = builder.insert_element(ir.Constant(_VT, ir.Undefined), v, ir.Constant(i32, 0))
+        return builder.shuffle_vector(v, ir.Constant(_VT, ir.Undefined),
+                                      ir.Constant(ir.VectorType(i32, 8), [0] * 8))
+
+    return _f64x8(x), codegen
+
+
+def _vector_op(name, arity, emit, doc):
+    """An intrinsic on ``arity`` eight-lane vectors, its IR from ``emit(builder, *vals)``."""
+    def codegen(context, builder, sig, vals):
+        return emit(builder, *vals)
+
+    def check(*args):
+        return _f64x8(*args) if all(a == _f64x8 for a in args) else None
+
+    if arity == 2:
+        def typer(typingctx, a, b):
+            sig = check(a, b)
+            return None if sig is None else (sig, codegen)
+    elif arity == 3:
+        def typer(typingctx, a, b, c):
+            sig = check(a, b, c)
+            return None if sig is None else (sig, codegen)
+    else:
+        def typer(typingctx, a, b, c, e):
+            sig = check(a, b, c, e)
+            return None if sig is None else (sig, codegen)
+
+    typer.__name__ = typer.__qualname__ = name
+    typer.__doc__ = doc
+    return intrinsic(typer)
+
+
+def _call(builder, name, nargs, *vals, flags=()):
+    fn = cgutils.get_or_insert_function(builder.module,
+                                        ir.FunctionType(_VT, [_VT] * nargs), name)
+    return builder.call(fn, list(vals), fastmath=flags)
+
+
+def _exp_bits(builder, p, t):
+    pi = builder.bitcast(p, _VI)
+    ti = builder.bitcast(t, _VI)
+    return builder.bitcast(builder.add(pi, builder.shl(ti, ir.Constant(_VI, [52] * 8))), _VT)
+
+
+def _select_ge(builder, x, c, a, b):
+    return builder.select(builder.fcmp_ordered(">=", x, c), a, b)
+
+
+_vadd = _vector_op("_vadd", 2, lambda b, x, y: b.fadd(x, y), "Lane-wise a + b.")
+_vsub = _vector_op("_vsub", 2, lambda b, x, y: b.fsub(x, y), "Lane-wise a - b.")
+_vmul = _vector_op("_vmul", 2, lambda b, x, y: b.fmul(x, y), "Lane-wise a * b.")
+_vfma = _vector_op("_vfma", 3, lambda b, x, y, z: _call(b, "llvm.fma.v8f64", 3, x, y, z),
+                   "Lane-wise fused a * b + c (one rounding).")
+_vmax = _vector_op("_vmax", 2,
+                   lambda b, x, y: _call(b, "llvm.maxnum.v8f64", 2, x, y, flags=("nnan",)),
+                   "Lane-wise max of operands that are never NaN.")
+_vexp_bits = _vector_op("_vexp_bits", 2, _exp_bits,
+                        "Lane-wise ``bits(p) + (bits(t) << 52)`` (the 2^k of the exp).")
+_vselect_ge = _vector_op("_vselect_ge", 4, _select_ge, "Lane-wise ``a if x >= c else b``.")
+
+
+if numba.config.DISABLE_JIT:  # plain-Python stand-ins: numpy arrays of eight lanes
+    def _vload(arr, i):  # noqa: F811
+        return np.array(arr[i:i + 8], dtype=np.float64)
+
+    def _vstore(arr, i, v):  # noqa: F811
+        arr[i:i + 8] = v
+
+    def _vsplat(x):  # noqa: F811
+        return np.full(8, x, dtype=np.float64)
+
+    def _vadd(a, b):  # noqa: F811
+        return a + b
+
+    def _vsub(a, b):  # noqa: F811
+        return a - b
+
+    def _vmul(a, b):  # noqa: F811
+        return a * b
+
+    def _vfma(a, b, c):  # noqa: F811
+        return a * b + c          # unfused, like the scalar code run as plain Python
+
+    def _vmax(a, b):  # noqa: F811
+        return np.maximum(a, b)
+
+    def _vexp_bits(p, t):  # noqa: F811
+        return (p.view(np.int64) + (t.view(np.int64) << 52)).view(np.float64)
+
+    def _vselect_ge(x, c, a, b):  # noqa: F811
+        return np.where(x >= c, a, b)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _vexp_unflushed(x):
+    """:func:`_exp_unflushed` on eight lanes: the same operations, the same bits."""
+    t = _vfma(x, _vsplat(_LOG2E), _vsplat(_ROUND))
+    kf = _vsub(t, _vsplat(_ROUND))
+    r = _vfma(kf, _vsplat(-_LN2_HI), x)
+    r = _vfma(kf, _vsplat(-_LN2_LO), r)
+    q = _vsplat(_Q9)
+    q = _vfma(q, r, _vsplat(_Q8))
+    q = _vfma(q, r, _vsplat(_Q7))
+    q = _vfma(q, r, _vsplat(_Q6))
+    q = _vfma(q, r, _vsplat(_Q5))
+    q = _vfma(q, r, _vsplat(_Q4))
+    q = _vfma(q, r, _vsplat(_Q3))
+    q = _vfma(q, r, _vsplat(_Q2))
+    q = _vfma(q, r, _vsplat(_Q1))
+    q = _vfma(q, r, _vsplat(_Q0))
+    one = _vsplat(1.0)
+    return _vexp_bits(_vfma(r, _vfma(r, q, one), one), t)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _vexp_term(x):
+    """:func:`_exp_term` on eight lanes (the flush below ``exp(-708)``)."""
+    lo = _vsplat(_TERM_ZERO_BELOW)
+    zero = _vsplat(0.0)
+    y = _vexp_unflushed(_vselect_ge(x, lo, x, zero))
+    return _vselect_ge(x, lo, y, zero)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _vexp_array(x, out, unflushed):
+    """out[i:i+8] = the eight-lane exp of x[i:i+8] (tests: the bits of the scalar ones)."""
+    for i in range(0, x.shape[0] - 7, 8):
+        v = _vload(x, i)
+        _vstore(out, i, _vexp_unflushed(v) if unflushed else _vexp_term(v))
 
 
 _Z_TOO_BIG = 2.0 ** 1000  # |b_j| + sum_k |w_jk| |x_k| from here on: NaN, not a wrong number
@@ -775,6 +972,49 @@ def _active1_t(XT, W, b, i0, n, mx, inv, T, act):
     return na
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _zterms4_t(XT, W, b, i0, n, inv, unflushed, Zg, Z, mx, sv):
+    """``d`` padded to 4, ``eps > 0`` with finite ``1/eps``: maxima, terms and sums of
+    the sub-block in explicit eight-lane vectors.
+
+    For each vector of eight samples (``XT`` has at least 8 columns of padding
+    beyond ``M``; lanes past ``n`` compute harmless values nobody reads): the
+    four coordinates stay in registers while one pass over the terms computes
+    ``z_j`` (the FMA chain of :func:`_z4`, the same bits) into ``Zg`` (``8 N``
+    words, in L1) and the running maximum; a second pass computes the terms
+    into ``Z[j, 8g:8g + 8]`` and their sum, maximum and sum held in registers.
+    """
+    N = W.shape[0]
+    vi = _vsplat(inv)
+    x0r, x1r, x2r, x3r = XT[0], XT[1], XT[2], XT[3]
+    for g in range((n + 7) // 8):
+        o = i0 + 8 * g
+        x0, x1 = _vload(x0r, o), _vload(x1r, o)
+        x2, x3 = _vload(x2r, o), _vload(x3r, o)
+        m = _vsplat(-_INF)
+        for j in range(N):
+            w0, w1, w2, w3 = _w4(W, j)
+            z = _vfma(_vsplat(w0), x0, _vsplat(b[j]))
+            z = _vfma(_vsplat(w1), x1, z)
+            z = _vfma(_vsplat(w2), x2, z)
+            z = _vfma(_vsplat(w3), x3, z)
+            _vstore(Zg, 8 * j, z)
+            m = _vmax(m, z)
+        _vstore(mx, 8 * g, m)
+        s = _vsplat(0.0)
+        if unflushed:
+            for j in range(N):
+                e = _vexp_unflushed(_vmul(_vsub(_vload(Zg, 8 * j), m), vi))
+                _vstore(Z[j], 8 * g, e)
+                s = _vadd(s, e)
+        else:
+            for j in range(N):
+                e = _vexp_term(_vmul(_vsub(_vload(Zg, 8 * j), m), vi))
+                _vstore(Z[j], 8 * g, e)
+                s = _vadd(s, e)
+        _vstore(sv, 8 * g, s)
+
+
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def _zmax_t(XT, W, b, i0, n, Z, mx):
     """Z[j, t] = b[j] + w_j . x_(i0 + t), mx[t] = max_j Z[j, t] (t < n).
@@ -915,16 +1155,6 @@ def _dot(a, b, n):
 # coefficient rows CX are loaded once for all of them and the sums form enough
 # independent chains to hide the latency of the fused multiply-add.
 @njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
-def _dot2(a0, a1, e, n):
-    s0 = s1 = 0.0
-    for t in range(n):
-        et = e[t]
-        s0 += a0[t] * et
-        s1 += a1[t] * et
-    return s0, s1
-
-
-@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
 def _dot2x4(a0, a1, e, f, g, h, n):
     """(a0.e, a1.e, a0.f, a1.f, a0.g, a1.g, a0.h, a1.h) over t < n."""
     s0 = s1 = u0 = u1 = v0 = v1 = w0 = w1 = 0.0
@@ -1011,26 +1241,26 @@ def _accumulate_t(CX, Z, n, acc, act, na):
     d = acc.shape[0] - 1
     N = Z.shape[0]
     if d == 1:
+        # every term through _dot2x4 (a short last group repeats its last term and
+        # drops the copies): a term's sums do not depend on which terms were skipped
         c0, c1 = CX[0], CX[1]
-        a = 0
-        while a + 4 <= na:
-            j0, j1, j2, j3 = act[a], act[a + 1], act[a + 2], act[a + 3]
+        for a in range(0, na, 4):
+            j0 = act[a]
+            j1 = act[min(a + 1, na - 1)]
+            j2 = act[min(a + 2, na - 1)]
+            j3 = act[min(a + 3, na - 1)]
             s = _dot2x4(c0, c1, Z[j0], Z[j1], Z[j2], Z[j3], n)
             acc[0, j0] += s[0]
             acc[1, j0] += s[1]
-            acc[0, j1] += s[2]
-            acc[1, j1] += s[3]
-            acc[0, j2] += s[4]
-            acc[1, j2] += s[5]
-            acc[0, j3] += s[6]
-            acc[1, j3] += s[7]
-            a += 4
-        while a < na:
-            j = act[a]
-            s0, s1 = _dot2(c0, c1, Z[j], n)
-            acc[0, j] += s0
-            acc[1, j] += s1
-            a += 1
+            if a + 1 < na:
+                acc[0, j1] += s[2]
+                acc[1, j1] += s[3]
+            if a + 2 < na:
+                acc[0, j2] += s[4]
+                acc[1, j2] += s[5]
+            if a + 3 < na:
+                acc[0, j3] += s[6]
+                acc[1, j3] += s[7]
     elif d == 2:
         c0, c1, c2 = CX[0], CX[1], CX[2]
         j = 0
@@ -1100,7 +1330,7 @@ def _active_t(Z, n, mx, eps, inv, use_div, T, act):
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def _block_t(XT, y, W, b, eps, inv, use_div, unflushed, lo, hi, f, acc, Z, CX, mx, sv, act,
-             local):
+             Zg, local):
     """:func:`_block` with the samples in the vector lanes (for small ``N``).
 
     Sub-blocks of ``Z.shape[1]`` consecutive samples (``XT`` is ``X``
@@ -1118,13 +1348,18 @@ def _block_t(XT, y, W, b, eps, inv, use_div, unflushed, lo, hi, f, acc, Z, CX, m
     # negligible terms are skipped where ``local`` says the samples are sorted (d = 1)
     skip = _SKIP_T + math.log(N) if local and XT.shape[0] == 1 else 0.0
     # eps > 0, finite 1/eps, d <= 2: z computed twice, never stored (for d = 4 the
-    # four extra FMAs per term in the exp loop cost more than the buffer's round trip)
+    # four extra FMAs per term in the exp loop cost more than the buffer's round trip;
+    # there the explicit vectors of _zterms4_t keep z in L1 instead)
     fused = eps > 0.0 and not use_div and XT.shape[0] <= 2
+    vec4 = eps > 0.0 and not use_div and XT.shape[0] == 4
     sq = 0.0
     i0 = lo
     while i0 < hi:
         n = min(B, hi - i0)
-        if fused:
+        if vec4:
+            _zterms4_t(XT, W, b, i0, n, inv, unflushed, Zg, Z, mx, sv)
+            na = N
+        elif fused:
             _max_t(XT, W, b, i0, n, mx)
             na = _active1_t(XT, W, b, i0, n, mx, inv, skip, act) if skip > 0.0 else N
             _terms_fused_t(XT, W, b, i0, n, mx, inv, unflushed, Z, sv, act, na)
@@ -1160,8 +1395,9 @@ def _block_t(XT, y, W, b, eps, inv, use_div, unflushed, lo, hi, f, acc, Z, CX, m
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _sub_block(N, size):
-    """Samples per sub-block of :func:`_block_t`: ``Z`` (``N`` rows) stays in L2."""
-    return max(8, min(size, _ZWORDS // max(N, 1)))
+    """Samples per sub-block of :func:`_block_t`, a multiple of 8 (the explicit
+    vectors): ``Z`` (``N`` rows) stays in L2."""
+    return max(8, min(size, _ZWORDS // max(N, 1)) // 8 * 8)
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
@@ -1217,9 +1453,10 @@ def _loss_grad_par(X, XT, R, y, W, b, eps, f, gW, gb, local):
             mx = np.empty(B, np.float64)
             sv = np.empty(B, np.float64)
             act = np.empty(N, np.int64)
+            Zg = np.empty(8 * N, np.float64)
             part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, unflushed, blk * size,
                                  min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv, act,
-                                 local)
+                                 Zg, local)
         return _finish(acc, part, M, gW, gb)
     spread, big = _bounds(R, W, b)
     if not big < _Z_TOO_BIG:
@@ -1240,9 +1477,9 @@ def _loss_grad_ser(X, XT, R, y, W, b, eps, f, gW, gb, local):
     M, d = X.shape
     N = W.shape[0]
     if N < _SAMPLE_LANES_BELOW:
-        acc, part, Z, CX, mx, sv, act = _work_t(M, N, d)
+        acc, part, Z, CX, mx, sv, act, Zg = _work_t(M, N, d)
         return _loss_grad_ser_t(XT, R, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv,
-                                act, local)
+                                act, Zg, local)
     spread, big = _bounds(R, W, b)
     if not big < _Z_TOO_BIG:
         return _overflowed(f, gW, gb)
@@ -1264,13 +1501,15 @@ def _work_t(M, N, d):
     B = _sub_block(N, size)
     return (np.zeros((nblocks, d + 1, N), np.float64), np.zeros(nblocks, np.float64),
             np.empty((N, B), np.float64), np.empty((d + 1, B), np.float64),
-            np.empty(B, np.float64), np.empty(B, np.float64), np.empty(N, np.int64))
+            np.empty(B, np.float64), np.empty(B, np.float64), np.empty(N, np.int64),
+            np.empty(8 * N, np.float64))
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _loss_grad_ser_t(XT, R, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv, act, local):
+def _loss_grad_ser_t(XT, R, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv, act, Zg,
+                     local):
     """The serial sample-lane layout on work arrays from :func:`_work_t`."""
-    M = XT.shape[1]
+    M = y.shape[0]
     inv, use_div, nblocks, size = _blocks(M, eps)
     spread, big = _bounds(R, W, b)
     if not big < _Z_TOO_BIG:
@@ -1279,17 +1518,19 @@ def _loss_grad_ser_t(XT, R, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv, a
     acc[:] = 0.0
     for blk in range(nblocks):
         part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, unflushed, blk * size,
-                             min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv, act, local)
+                             min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv, act, Zg,
+                             local)
     return _finish(acc, part, M, gW, gb)
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def _transposed(X):
-    """``X`` transposed, ``(dp, M)`` C-contiguous, zero rows padding ``d`` to 1, 2 or a
-    multiple of 4 (only the small-``N`` path reads it)."""
+    """``X`` transposed, ``(dp, M + 8)`` C-contiguous, zero rows padding ``d`` to 1, 2
+    or a multiple of 4 and eight zero columns after the samples (an eight-lane load
+    may start at any sample; only the small-``N`` path reads it)."""
     M, d = X.shape
     dp = d if d <= 2 else (d + 3) // 4 * 4
-    XT = np.zeros((dp, M), np.float64)
+    XT = np.zeros((dp, M + 8), np.float64)
     for i in range(M):
         for k in range(d):
             XT[k, i] = X[i, k]
@@ -1400,14 +1641,14 @@ def _adam_loop(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
     XT = _transposed(X)
     R = _coord_ranges(XT, d)
     # none allocated per iteration; the term-lane layout (N >= _SAMPLE_LANES_BELOW) has its own
-    acc, part, Z, CX, mx, sv, act = _work_t(X.shape[0] if N < _SAMPLE_LANES_BELOW else 1,
-                                            N if N < _SAMPLE_LANES_BELOW else 1, d)
+    acc, part, Z, CX, mx, sv, act, Zg = _work_t(X.shape[0] if N < _SAMPLE_LANES_BELOW else 1,
+                                                N if N < _SAMPLE_LANES_BELOW else 1, d)
     for k in range(count):
         if parallel:
             loss = _loss_grad_par(X, XT, R, y, W, b, eps, f, gW, gb, local)
         elif N < _SAMPLE_LANES_BELOW:
             loss = _loss_grad_ser_t(XT, R, y, W, b, eps, f, gW, gb, acc, part, Z, CX, mx, sv,
-                                    act, local)
+                                    act, Zg, local)
         else:
             loss = _loss_grad_ser(X, XT, R, y, W, b, eps, f, gW, gb, local)
         history[k] = loss
