@@ -45,7 +45,14 @@ of the thread count; the threshold was measured, see
   (``d = 1``), two (``d = 2``) or one computes the running maxima; for
   ``d <= 2`` at ``eps > 0`` nothing else is stored and the terms pass computes
   ``z`` again (the same inlined chain of FMAs, so the largest term is exactly
-  ``exp(0) = 1``), otherwise ``z`` is stored in the buffer. Per term one vector
+  ``exp(0) = 1``), otherwise ``z`` is stored in the buffer. For ``d = 3, 4``
+  at ``eps > 0`` (``_zterms4_t``) the pre-activations, maxima, terms and sums
+  are written in explicit eight-lane vectors (``_f64x8``, LLVM
+  ``<8 x double>``: generic IR that any target legalises): per vector of
+  eight samples the coordinates, the maximum and the sum stay in registers,
+  ``z`` goes to an ``8 N``-word buffer in L1 instead of the L2-sized one, and
+  the terms to the sub-block buffer; the same bits as the scalar code (the
+  same FMA chains and exp). Otherwise per term one vector
   pass computes the terms (stored over ``z_j``) and their sums; one vector
   pass over the samples computes ``f`` (a branch-free log, ``_log_ge1``),
   ``r`` and ``c = r/s``; then the ``d + 1`` dot products over the sub-block
