@@ -1207,6 +1207,37 @@ def _dot3x2(a0, a1, a2, e, f, n):
 
 
 @njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
+def _dot4(a0, a1, a2, a3, e, n):
+    s0 = s1 = s2 = s3 = 0.0
+    for t in range(n):
+        et = e[t]
+        s0 += a0[t] * et
+        s1 += a1[t] * et
+        s2 += a2[t] * et
+        s3 += a3[t] * et
+    return s0, s1, s2, s3
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
+def _dot4x2(a0, a1, a2, a3, e, f, n):
+    """(a_k.e for k < 4, then a_k.f for k < 4) over t < n."""
+    s0 = s1 = s2 = s3 = 0.0
+    u0 = u1 = u2 = u3 = 0.0
+    for t in range(n):
+        p, q, r, v = a0[t], a1[t], a2[t], a3[t]
+        et, ft = e[t], f[t]
+        s0 += p * et
+        s1 += q * et
+        s2 += r * et
+        s3 += v * et
+        u0 += p * ft
+        u1 += q * ft
+        u2 += r * ft
+        u3 += v * ft
+    return s0, s1, s2, s3, u0, u1, u2, u3
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
 def _dot5(a0, a1, a2, a3, a4, e, n):
     s0 = s1 = s2 = s3 = s4 = 0.0
     for t in range(n):
@@ -1282,6 +1313,21 @@ def _accumulate_t(CX, Z, n, acc, act, na):
             acc[0, j] += s0
             acc[1, j] += s1
             acc[2, j] += s2
+    elif d == 3:
+        c0, c1, c2, c3 = CX[0], CX[1], CX[2], CX[3]
+        j = 0
+        while j + 2 <= N:
+            s = _dot4x2(c0, c1, c2, c3, Z[j], Z[j + 1], n)
+            for k in range(4):
+                acc[k, j] += s[k]
+                acc[k, j + 1] += s[4 + k]
+            j += 2
+        if j < N:
+            s0, s1, s2, s3 = _dot4(c0, c1, c2, c3, Z[j], n)
+            acc[0, j] += s0
+            acc[1, j] += s1
+            acc[2, j] += s2
+            acc[3, j] += s3
     elif d == 4:
         c0, c1, c2, c3, c4 = CX[0], CX[1], CX[2], CX[3], CX[4]
         j = 0
