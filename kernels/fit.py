@@ -50,9 +50,14 @@ of the thread count; the threshold was measured, see
   are written in explicit eight-lane vectors (``_f64x8``, LLVM
   ``<8 x double>``: generic IR that any target legalises): per vector of
   eight samples the coordinates, the maximum and the sum stay in registers,
-  ``z`` goes to an ``8 N``-word buffer in L1 instead of the L2-sized one, and
+  ``z`` goes to an ``8 N``-word buffer (in L1 up to a few hundred terms)
+  instead of the L2-sized one, and
   the terms to the sub-block buffer; the same bits as the scalar code (the
-  same FMA chains and exp). Otherwise per term one vector
+  same FMA chains and exp; ``_vfma`` is ``llvm.fmuladd``, fused exactly where
+  the scalar code is contracted). These vectors are eight lanes whatever
+  ``TROPICAL_WIDE_VECTORS`` says (LLVM splits them where registers are
+  narrower). Where ``1/eps`` overflows (``eps`` below about ``5.6e-309``), the
+  scalar path with a true division runs. Otherwise per term one vector
   pass computes the terms (stored over ``z_j``) and their sums; one vector
   pass over the samples computes ``f`` (a branch-free log, ``_log_ge1``),
   ``r`` and ``c = r/s``; then the ``d + 1`` dot products over the sub-block
@@ -321,9 +326,10 @@ def _lane_ptr(context, builder, aryty, ary, idx):
 
 @intrinsic
 def _vload(typingctx, arr, i):
-    """``arr[i:i + 8]`` of a C-contiguous 1-D float64 array (no bounds check)."""
-    if not (isinstance(arr, types.Array) and arr.dtype == types.float64
-            and isinstance(i, types.Integer)):
+    """``arr[i:i + 8]`` of a C-contiguous 1-D float64 array (no bounds check: the
+    callers size their buffers to whole vectors)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.float64 and arr.ndim == 1
+            and arr.layout == "C" and isinstance(i, types.Integer)):
         return None
 
     def codegen(context, builder, sig, args):
@@ -335,9 +341,11 @@ def _vload(typingctx, arr, i):
 
 @intrinsic
 def _vstore(typingctx, arr, i, v):
-    """``arr[i:i + 8] = v`` (no bounds check)."""
-    if not (isinstance(arr, types.Array) and arr.dtype == types.float64
-            and isinstance(i, types.Integer) and v == _f64x8):
+    """``arr[i:i + 8] = v`` into a writable C-contiguous 1-D float64 array (no bounds
+    check)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.float64 and arr.ndim == 1
+            and arr.layout == "C" and arr.mutable and isinstance(i, types.Integer)
+            and v == _f64x8):
         return None
 
     def codegen(context, builder, sig, args):
@@ -409,8 +417,11 @@ def _select_ge(builder, x, c, a, b):
 _vadd = _vector_op("_vadd", 2, lambda b, x, y: b.fadd(x, y), "Lane-wise a + b.")
 _vsub = _vector_op("_vsub", 2, lambda b, x, y: b.fsub(x, y), "Lane-wise a - b.")
 _vmul = _vector_op("_vmul", 2, lambda b, x, y: b.fmul(x, y), "Lane-wise a * b.")
-_vfma = _vector_op("_vfma", 3, lambda b, x, y, z: _call(b, "llvm.fma.v8f64", 3, x, y, z),
-                   "Lane-wise fused a * b + c (one rounding).")
+_vfma = _vector_op("_vfma", 3,
+                   lambda b, x, y, z: _call(b, "llvm.fmuladd.v8f64", 3, x, y, z),
+                   "Lane-wise a * b + c, fused where the target has FMA (``llvm.fmuladd``:"
+                   " exactly what FMA contraction does to the scalar code, so the same bits"
+                   " there; no per-lane library call on targets without FMA).")
 _vmax = _vector_op("_vmax", 2,
                    lambda b, x, y: _call(b, "llvm.maxnum.v8f64", 2, x, y, flags=("nnan",)),
                    "Lane-wise max of operands that are never NaN.")
@@ -483,8 +494,10 @@ def _vexp_term(x):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _vexp_array(x, out, unflushed):
-    """out[i:i+8] = the eight-lane exp of x[i:i+8] (tests: the bits of the scalar ones)."""
-    for i in range(0, x.shape[0] - 7, 8):
+    """out[i:i+8] = the eight-lane exp of x[i:i+8] (tests: the bits of the scalar ones);
+    ``len(x)`` a multiple of 8."""
+    assert x.shape[0] % 8 == 0 and out.shape[0] == x.shape[0]
+    for i in range(0, x.shape[0], 8):
         v = _vload(x, i)
         _vstore(out, i, _vexp_unflushed(v) if unflushed else _vexp_term(v))
 
@@ -984,11 +997,12 @@ def _zterms4_t(XT, W, b, i0, n, inv, unflushed, Zg, Z, mx, sv):
     """``d`` padded to 4, ``eps > 0`` with finite ``1/eps``: maxima, terms and sums of
     the sub-block in explicit eight-lane vectors.
 
-    For each vector of eight samples (``XT`` has at least 8 columns of padding
-    beyond ``M``; lanes past ``n`` compute harmless values nobody reads): the
-    four coordinates stay in registers while one pass over the terms computes
-    ``z_j`` (the FMA chain of :func:`_z4`, the same bits) into ``Zg`` (``8 N``
-    words, in L1) and the running maximum; a second pass computes the terms
+    For each vector of eight samples (a vector starts at or before sample
+    ``M - 1``, and ``XT`` has 8 zero columns after the samples; lanes past ``n``
+    compute harmless values nobody reads): the four coordinates stay in
+    registers while one pass over the terms computes ``z_j`` (the FMA chain of
+    :func:`_z4`, the same bits) into ``Zg`` (``8 N`` words: in L1 up to a few
+    hundred terms) and the running maximum; a second pass computes the terms
     into ``Z[j, 8g:8g + 8]`` and their sum, maximum and sum held in registers.
     """
     N = W.shape[0]
@@ -1506,7 +1520,7 @@ def _loss_grad_par(X, XT, R, y, W, b, eps, f, gW, gb, local):
             mx = np.empty(B, np.float64)
             sv = np.empty(B, np.float64)
             act = np.empty(N, np.int64)
-            Zg = np.empty(8 * N, np.float64)
+            Zg = np.empty(8 * N if W.shape[1] in (3, 4) else 0, np.float64)
             part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, unflushed, blk * size,
                                  min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv, act,
                                  Zg, local)
@@ -1555,7 +1569,7 @@ def _work_t(M, N, d):
     return (np.zeros((nblocks, d + 1, N), np.float64), np.zeros(nblocks, np.float64),
             np.empty((N, B), np.float64), np.empty((d + 1, B), np.float64),
             np.empty(B, np.float64), np.empty(B, np.float64), np.empty(N, np.int64),
-            np.empty(8 * N, np.float64))
+            np.empty(8 * N if d in (3, 4) else 0, np.float64))
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")

@@ -197,6 +197,75 @@ def test_fused_terms_recompute_the_maxima_bits(d):
     assert np.array_equal(Z.max(axis=0), mx)
 
 
+def test_eight_lane_exp_is_bitwise_the_scalar_one():
+    """The explicit-vector exp (flushed and select-free) against the scalar copies."""
+    rng = np.random.default_rng(12)
+    x = np.concatenate([-rng.exponential(5.0, 8000), -rng.uniform(0, 800, 8000),
+                        [0.0, -0.0, -708.0, -708.4, -745.2, -np.inf, -1e-300, -700.0]])
+    want, got = np.empty_like(x), np.empty_like(x)
+    kfit._exp_term_array(x, want)
+    kfit._vexp_array(x, got, False)
+    assert np.array_equal(got, want)
+    y = x[(x >= -708.0)]
+    y = y[:len(y) // 8 * 8]
+    want, got = np.empty_like(y), np.empty_like(y)
+    kfit._exp_unflushed_array(y, want)
+    kfit._vexp_array(y, got, True)
+    assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("d, n", [(3, 203), (4, 203), (4, 8), (4, 5)])
+def test_eight_lane_terms_match_the_scalar_passes_bit_for_bit(d, n):
+    """_zterms4_t (d padded to 4, eps > 0) against the scalar z/max pass and terms pass:
+    the same maxima, terms and sums bit for bit, the largest term exactly 1, whatever
+    the tail of the last vector."""
+    rng = np.random.default_rng(40 + n)
+    N = 37
+    n8 = (n + 7) // 8 * 8
+    XT = kfit._transposed(rng.uniform(-2, 2, size=(n, d)))
+    W = rng.normal(size=(N, d)) * 3.0
+    b = rng.normal(size=N)
+    inv = 1.0 / 0.07
+    for unflushed in (True, False):
+        Zs, ms, ss = np.empty((N, n)), np.empty(n), np.empty(n)
+        kfit._zmax_t(XT, W, b, 0, n, Zs, ms)
+        kfit._terms_t(Zs, n, ms, 0.07, inv, False, unflushed, ss, np.arange(N), N)
+        Zv, mv, sv = np.empty((N, n8)), np.empty(n8), np.empty(n8)
+        kfit._zterms4_t(XT, W, b, 0, n, inv, unflushed, np.empty(8 * N), Zv, mv, sv)
+        assert np.array_equal(mv[:n], ms)
+        assert np.array_equal(sv[:n], ss)
+        assert np.array_equal(Zv[:, :n], Zs)
+        assert np.all(Zv[:, :n].max(axis=0) == 1.0)
+
+
+def test_sub_blocks_are_whole_vectors():
+    for N in (1, 3, 37, 128, 700, 1023):
+        for size in (1, 5, 8, 13, 64, 257, 4096):
+            B = kfit._sub_block(N, size)
+            assert B % 8 == 0 and B >= 8 and B >= min(size, 8)
+
+
+def test_vector_loads_refuse_strided_and_read_only_arrays():
+    from numba import njit
+    from numba.core.errors import TypingError
+
+    @njit
+    def store(a, v):
+        kfit._vstore(a, 0, kfit._vsplat(v))
+
+    a = np.arange(32.0)
+    store(a, 2.0)
+    assert np.array_equal(a[:8], np.full(8, 2.0)) and a[8] == 8.0
+    with pytest.raises(TypingError):
+        store(a[::2], 1.0)
+    with pytest.raises(TypingError):
+        store(a.reshape(4, 8), 1.0)
+    ro = np.arange(16.0)
+    ro.flags.writeable = False
+    with pytest.raises(TypingError):
+        store(ro, 1.0)
+
+
 def test_log_copy_is_within_one_ulp():
     """The branch-free log of the small-N path (x >= 1) against mpmath at 60 digits."""
     rng = np.random.default_rng(1)
@@ -284,7 +353,8 @@ def test_skipping_at_eps_zero_is_exact():
 @pytest.mark.parametrize("M, N, d, eps", [
     (203, kfit._SAMPLE_LANES_BELOW - 1, 1, 0.05), (203, kfit._SAMPLE_LANES_BELOW - 1, 5, 0.7),
     (150, kfit._SAMPLE_LANES_BELOW, 2, 1e-3), (97, kfit._SAMPLE_LANES_BELOW + 3, 3, 30.0),
-    (1100, 20, 4, 0.05), (40, 5, 9, 0.7), (100, kfit._SAMPLE_LANES_BELOW, 3, 30.0)])
+    (1100, 20, 4, 0.05), (1100, 21, 3, 0.05), (40, 5, 9, 0.7),
+    (100, kfit._SAMPLE_LANES_BELOW, 3, 30.0)])
 def test_both_layouts_match_numpy_twin(M, N, d, eps):
     """Both layouts of the kernel (samples in the lanes below _SAMPLE_LANES_BELOW terms,
     terms in the lanes from there on), sub-blocks cut short, d padded: the same budget."""
