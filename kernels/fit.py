@@ -41,7 +41,9 @@ of the thread count; the threshold was measured, see
   to 1, 2 or a multiple of 4); blocks of at least ``_MIN_BLOCK`` samples (long
   vector loops; still at most ``_NBLOCK`` blocks, the number set by ``M``
   alone) go in sub-blocks of ``B`` consecutive samples (``B * N <= _ZWORDS``,
-  an L2-sized buffer). One vector pass over the sub-block per four terms
+  an L2-sized buffer; blocks and sub-blocks start on whole vectors and every
+  work array on a 64-byte boundary, so no vector load or store straddles two
+  cache lines). One vector pass over the sub-block per four terms
   (``d = 1``), two (``d = 2``) or one computes the running maxima; for
   ``d <= 2`` at ``eps > 0`` nothing else is stored and the terms pass computes
   ``z`` again (the same inlined chain of FMAs, so the largest term is exactly
@@ -1474,9 +1476,18 @@ def _blocks(M, eps):
     inv = 1.0 / eps if eps > 0.0 else _INF
     use_div = not (inv < _INF)
     nblocks = max(1, min(_NBLOCK, M // _MIN_BLOCK))
-    size = (M + nblocks - 1) // nblocks
+    size = ((M + nblocks - 1) // nblocks + 7) // 8 * 8   # blocks start on whole vectors
     nblocks = (M + size - 1) // size
     return inv, use_div, nblocks, size
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _aligned(n):
+    """An uninitialised float64 array of ``n`` words starting on a 64-byte boundary (a
+    cache line: whole-vector loads and stores never straddle two)."""
+    buf = np.empty(n + 8, np.float64)
+    off = (64 - buf.ctypes.data % 64) % 64 // 8
+    return buf[off:off + n]
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
@@ -1515,12 +1526,12 @@ def _loss_grad_par(X, XT, R, y, W, b, eps, f, gW, gb, local):
         acc = np.zeros((nblocks, d + 1, N), np.float64)
         part = np.zeros(nblocks, np.float64)
         for blk in prange(nblocks):
-            Z = np.empty((N, B), np.float64)
-            CX = np.empty((d + 1, B), np.float64)
-            mx = np.empty(B, np.float64)
-            sv = np.empty(B, np.float64)
+            Z = _aligned(N * B).reshape(N, B)
+            CX = _aligned((d + 1) * B).reshape(d + 1, B)
+            mx = _aligned(B)
+            sv = _aligned(B)
             act = np.empty(N, np.int64)
-            Zg = np.empty(8 * N if W.shape[1] in (3, 4) else 0, np.float64)
+            Zg = _aligned(8 * N if W.shape[1] in (3, 4) else 0)
             part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, unflushed, blk * size,
                                  min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv, act,
                                  Zg, local)
@@ -1567,9 +1578,9 @@ def _work_t(M, N, d):
     _, _, nblocks, size = _blocks(M, 1.0)
     B = _sub_block(N, size)
     return (np.zeros((nblocks, d + 1, N), np.float64), np.zeros(nblocks, np.float64),
-            np.empty((N, B), np.float64), np.empty((d + 1, B), np.float64),
-            np.empty(B, np.float64), np.empty(B, np.float64), np.empty(N, np.int64),
-            np.empty(8 * N if d in (3, 4) else 0, np.float64))
+            _aligned(N * B).reshape(N, B), _aligned((d + 1) * B).reshape(d + 1, B),
+            _aligned(B), _aligned(B), np.empty(N, np.int64),
+            _aligned(8 * N if d in (3, 4) else 0))
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
@@ -1597,7 +1608,9 @@ def _transposed(X):
     may start at any sample; only the small-``N`` path reads it)."""
     M, d = X.shape
     dp = d if d <= 2 else (d + 3) // 4 * 4
-    XT = np.zeros((dp, M + 8), np.float64)
+    Mp = (M + 15) // 8 * 8                   # >= M + 8, rows on 64-byte boundaries
+    XT = _aligned(dp * Mp).reshape(dp, Mp)
+    XT[:, :] = 0.0
     for i in range(M):
         for k in range(d):
             XT[k, i] = X[i, k]

@@ -238,11 +238,21 @@ def test_eight_lane_terms_match_the_scalar_passes_bit_for_bit(d, n):
         assert np.all(Zv[:, :n].max(axis=0) == 1.0)
 
 
-def test_sub_blocks_are_whole_vectors():
+def test_sub_blocks_are_whole_vectors_on_cache_lines():
     for N in (1, 3, 37, 128, 700, 1023):
         for size in (1, 5, 8, 13, 64, 257, 4096):
             B = kfit._sub_block(N, size)
             assert B % 8 == 0 and B >= 8 and B >= min(size, 8)
+    for M in (1, 7, 255, 256, 1000, 4097, 10**5):
+        _, _, nblocks, size = kfit._blocks(M, 0.5)
+        assert size % 8 == 0 and nblocks * size >= M > (nblocks - 1) * size
+    for n in (0, 1, 7, 8, 1000, 32768):
+        a = kfit._aligned(n)
+        assert a.shape == (n,) and a.ctypes.data % 64 == 0
+    XT = kfit._transposed(np.arange(39.0).reshape(13, 3))
+    assert XT.shape == (4, 24) and XT.ctypes.data % 64 == 0 and XT.strides[0] % 64 == 0
+    assert np.array_equal(XT[:3, :13], np.arange(39.0).reshape(13, 3).T)
+    assert not XT[3].any() and not XT[:, 13:].any()
 
 
 def test_vector_loads_refuse_strided_and_read_only_arrays():
