@@ -1196,17 +1196,6 @@ def _dot2x4(a0, a1, e, f, g, h, n):
 
 
 @njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
-def _dot3(a0, a1, a2, e, n):
-    s0 = s1 = s2 = 0.0
-    for t in range(n):
-        et = e[t]
-        s0 += a0[t] * et
-        s1 += a1[t] * et
-        s2 += a2[t] * et
-    return s0, s1, s2
-
-
-@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
 def _dot3x2(a0, a1, a2, e, f, n):
     """(a0.e, a1.e, a2.e, a0.f, a1.f, a2.f) over t < n."""
     s0 = s1 = s2 = u0 = u1 = u2 = 0.0
@@ -1220,18 +1209,6 @@ def _dot3x2(a0, a1, a2, e, f, n):
         u1 += q * ft
         u2 += r * ft
     return s0, s1, s2, u0, u1, u2
-
-
-@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
-def _dot4(a0, a1, a2, a3, e, n):
-    s0 = s1 = s2 = s3 = 0.0
-    for t in range(n):
-        et = e[t]
-        s0 += a0[t] * et
-        s1 += a1[t] * et
-        s2 += a2[t] * et
-        s3 += a3[t] * et
-    return s0, s1, s2, s3
 
 
 @njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
@@ -1254,19 +1231,6 @@ def _dot4x2(a0, a1, a2, a3, e, f, n):
 
 
 @njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
-def _dot5(a0, a1, a2, a3, a4, e, n):
-    s0 = s1 = s2 = s3 = s4 = 0.0
-    for t in range(n):
-        et = e[t]
-        s0 += a0[t] * et
-        s1 += a1[t] * et
-        s2 += a2[t] * et
-        s3 += a3[t] * et
-        s4 += a4[t] * et
-    return s0, s1, s2, s3, s4
-
-
-@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
 def _dot5x2(a0, a1, a2, a3, a4, e, f, n):
     """(a_k.e for k < 5, then a_k.f for k < 5) over t < n."""
     s0 = s1 = s2 = s3 = s4 = 0.0
@@ -1285,6 +1249,18 @@ def _dot5x2(a0, a1, a2, a3, a4, e, f, n):
         u3 += v * ft
         u4 += w * ft
     return s0, s1, s2, s3, s4, u0, u1, u2, u3, u4
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _add_pair(acc, j, j1, s):
+    """acc[:, j] += s[:d + 1]; acc[:, j1] += s[d + 1:] unless j1 == j (a term paired
+    with itself)."""
+    K = acc.shape[0]
+    for k in range(K):
+        acc[k, j] += s[k]
+    if j1 > j:
+        for k in range(K):
+            acc[k, j1] += s[K + k]
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
@@ -1316,50 +1292,24 @@ def _accumulate_t(CX, Z, n, acc, act, na):
                 acc[0, j3] += s[6]
                 acc[1, j3] += s[7]
     elif d == 2:
+        # two terms per pass; an odd last term is paired with itself, its copy dropped
         c0, c1, c2 = CX[0], CX[1], CX[2]
-        j = 0
-        while j + 2 <= N:
-            s = _dot3x2(c0, c1, c2, Z[j], Z[j + 1], n)
-            for k in range(3):
-                acc[k, j] += s[k]
-                acc[k, j + 1] += s[3 + k]
-            j += 2
-        if j < N:
-            s0, s1, s2 = _dot3(c0, c1, c2, Z[j], n)
-            acc[0, j] += s0
-            acc[1, j] += s1
-            acc[2, j] += s2
+        for j in range(0, N, 2):
+            j1 = min(j + 1, N - 1)
+            s = _dot3x2(c0, c1, c2, Z[j], Z[j1], n)
+            _add_pair(acc, j, j1, s)
     elif d == 3:
         c0, c1, c2, c3 = CX[0], CX[1], CX[2], CX[3]
-        j = 0
-        while j + 2 <= N:
-            s = _dot4x2(c0, c1, c2, c3, Z[j], Z[j + 1], n)
-            for k in range(4):
-                acc[k, j] += s[k]
-                acc[k, j + 1] += s[4 + k]
-            j += 2
-        if j < N:
-            s0, s1, s2, s3 = _dot4(c0, c1, c2, c3, Z[j], n)
-            acc[0, j] += s0
-            acc[1, j] += s1
-            acc[2, j] += s2
-            acc[3, j] += s3
+        for j in range(0, N, 2):
+            j1 = min(j + 1, N - 1)
+            s = _dot4x2(c0, c1, c2, c3, Z[j], Z[j1], n)
+            _add_pair(acc, j, j1, s)
     elif d == 4:
         c0, c1, c2, c3, c4 = CX[0], CX[1], CX[2], CX[3], CX[4]
-        j = 0
-        while j + 2 <= N:
-            s = _dot5x2(c0, c1, c2, c3, c4, Z[j], Z[j + 1], n)
-            for k in range(5):
-                acc[k, j] += s[k]
-                acc[k, j + 1] += s[5 + k]
-            j += 2
-        if j < N:
-            s0, s1, s2, s3, s4 = _dot5(c0, c1, c2, c3, c4, Z[j], n)
-            acc[0, j] += s0
-            acc[1, j] += s1
-            acc[2, j] += s2
-            acc[3, j] += s3
-            acc[4, j] += s4
+        for j in range(0, N, 2):
+            j1 = min(j + 1, N - 1)
+            s = _dot5x2(c0, c1, c2, c3, c4, Z[j], Z[j1], n)
+            _add_pair(acc, j, j1, s)
     else:
         for j in range(N):
             er = Z[j]
