@@ -61,6 +61,65 @@ def test_first_call_loads_numba_only_with_jit():
     assert run_python(code, {"TROPICAL_JIT": "0"}).stdout.strip().endswith("False")
 
 
+# ---- TROPICAL_WIDE_VECTORS does not depend on the import order --------------------
+_WIDE_PROBE = """
+    import json, os, sys, warnings
+    first = sys.argv[1]
+    if first in ("numba", "compiled"):
+        import numba
+    if first == "compiled":
+        numba.njit(lambda x: x + 1)(1)          # the user's own Numba code, compiled first
+    import numpy as np
+    import tropical
+    from tropical.fit import fit
+    X = np.random.default_rng(0).uniform(-2, 2, (256, 2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = fit(X, np.linalg.norm(X, axis=1), 16, 0.25, iterations=30, seed=0)
+    from numba.core.registry import cpu_target
+    import llvmlite.binding as llvm
+    print(json.dumps({
+        "host_avx512": "+avx512f" in llvm.get_host_cpu_features().flatten().split(","),
+        "features": cpu_target.target_context.codegen()._tm_features,
+        "history": res.loss_history.tobytes().hex(),
+        "warnings": [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)],
+    }))
+"""
+
+
+def _wide_probe(first, wide="1"):
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CPU_FEATURES"}
+    env["TROPICAL_WIDE_VECTORS"] = wide
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_WIDE_PROBE), first],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_wide_vectors_whatever_imports_numba_first():
+    from tropical import _config
+
+    if not _config.jit_enabled():
+        pytest.skip("TROPICAL_JIT=0: no Numba code generator")
+    plain, numba_first = _wide_probe("tropical"), _wide_probe("numba")
+    # a notebook that runs `import numba` before tropical gets the same kernels
+    assert numba_first["features"] == plain["features"]
+    assert numba_first["history"] == plain["history"]
+    assert plain["warnings"] == numba_first["warnings"] == []
+    assert plain["features"].endswith(",-prefer-256-bit") == plain["host_avx512"]
+    # the switch off: Numba's defaults, no warning
+    off = _wide_probe("numba", wide="0")
+    assert "-prefer-256-bit" not in off["features"] and off["warnings"] == []
+    # too late (Numba already compiled code): the defaults stay, and a warning says so
+    late = _wide_probe("compiled")
+    assert late["features"] == off["features"]
+    if plain["host_avx512"]:
+        assert len(late["warnings"]) == 1 and "TROPICAL_WIDE_VECTORS" in late["warnings"][0]
+    else:
+        assert late["warnings"] == []
+
+
 def test_public_names_and_modules():
     for name in tropical.__all__:
         assert hasattr(tropical, name), name
