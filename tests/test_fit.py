@@ -230,12 +230,31 @@ def test_eight_lane_terms_match_the_scalar_passes_bit_for_bit(d, n):
         Zs, ms, ss = np.empty((N, n)), np.empty(n), np.empty(n)
         kfit._zmax_t(XT, W, b, 0, n, Zs, ms)
         kfit._terms_t(Zs, n, ms, 0.07, inv, False, unflushed, ss, np.arange(N), N)
-        Zv, mv, sv = np.empty((N, n8)), np.empty(n8), np.empty(n8)
-        kfit._zterms4_t(XT, W, b, 0, n, inv, unflushed, np.empty(8 * N), Zv, mv, sv)
+        Ev, mv, sv = np.empty(N * n8), np.empty(n8), np.empty(n8)
+        kfit._zterms4_t(XT, W, b, 0, n, inv, unflushed, np.empty(8 * N), Ev, mv, sv)
+        Zv = Ev.reshape(n8 // 8, N, 8).transpose(1, 0, 2).reshape(N, n8)  # vector-major
         assert np.array_equal(mv[:n], ms)
         assert np.array_equal(sv[:n], ss)
         assert np.array_equal(Zv[:, :n], Zs)
         assert np.all(Zv[:, :n].max(axis=0) == 1.0)
+        if unflushed:      # (this data is not flush-free: only the bits were compared)
+            continue
+        assert np.all((Zv >= 0.0) & (Zv <= 1.0))     # the tail lanes too (finite)
+        # the dot products: vector-major (eps > 0) and row-major (eps = 0) layouts give
+        # the same bits, tail or not; both within n ulps of an independent order
+        Zr = np.zeros((N, n8))
+        Zr[:, :n] = Zv[:, :n]
+        for K in (4, 5):
+            CX = np.zeros((K, n8))
+            CX[:, :n] = rng.normal(size=(K, n))
+            got, rowm, ref = np.zeros((K, N)), np.zeros((K, N)), np.zeros((K, N))
+            kfit._accumulate4_v(CX, Ev, n, got, 8 * N, 8)
+            kfit._accumulate4_v(CX, Zr.ravel(), n, rowm, 8, n8)
+            kfit._accumulate_t(CX, Zr, n, ref, np.arange(N), N)
+            assert np.array_equal(got, rowm)
+            bound = n * 2.0**-53 * (np.abs(CX[:, :n]) @ np.abs(Zv[:, :n]).T)
+            assert np.all(np.abs(got - ref) <= bound)
+            assert np.all(np.abs(got - (CX[:, :n] @ Zv[:, :n].T)) <= bound)
 
 
 def test_sub_blocks_are_whole_vectors_on_cache_lines():
