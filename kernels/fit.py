@@ -53,8 +53,9 @@ of the thread count; the threshold was measured, see
   ``<8 x double>``: generic IR that any target legalises): per vector of
   eight samples the coordinates, the maximum and the sum stay in registers,
   ``z`` goes to an ``8 N``-word buffer (in L1 up to a few hundred terms)
-  instead of the L2-sized one, and
-  the terms to the sub-block buffer; the same bits as the scalar code (the
+  instead of the L2-sized one, and the terms to the sub-block buffer,
+  vector-major (eight lanes of term 0, of term 1, ...: one sequential stream
+  of stores instead of ``N`` strided ones); the same bits as the scalar code (the
   same FMA chains and exp; ``_vfma`` is ``llvm.fmuladd``, fused exactly where
   the scalar code is contracted). These vectors are eight lanes whatever
   ``TROPICAL_WIDE_VECTORS`` says (LLVM splits them where registers are
@@ -63,9 +64,11 @@ of the thread count; the threshold was measured, see
   pass computes the terms (stored over ``z_j``) and their sums; one vector
   pass over the samples computes ``f`` (a branch-free log, ``_log_ge1``),
   ``r`` and ``c = r/s``; then the ``d + 1`` dot products over the sub-block
-  (one pass per four terms for ``d = 1``, per two for ``d = 2`` and ``4``: the
-  coefficient rows are loaded once for all of them and the sums form enough
-  independent chains to hide the FMA latency) go to the accumulator. The
+  (one pass per four terms: the coefficient rows are loaded once for all of
+  them and the sums form enough independent chains to hide the FMA latency;
+  for ``d = 2, 3, 4`` in explicit vectors, ``_accumulate4_v``, which reads the
+  terms vector-major as ``_zterms4_t`` writes them or row-major, in the same
+  order: ``eps -> 0`` and ``eps = 0`` agree bit for bit) go to the accumulator. The
   loops are kept short (few arrays each): LLVM vectorises a loop only while
   its runtime alias checks stay few. No lane is wasted on padding terms, and
   the per-sample work (log, division) is vector code too, which is what costs
@@ -1064,8 +1067,8 @@ def _zterms4_t(XT, W, b, i0, n, inv, unflushed, Zg, E, mx, sv):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate4_v(CX, E, n, acc, sg, sj):
-    """acc[k, j] += sum_t CX[k, t]*e_j[t] for ``k <= d`` (``d + 1 = 4`` or ``5``), the
-    eight lanes of term ``j`` at vector ``g`` at ``E[g sg + j sj:...+ 8]``.
+    """acc[k, j] += sum_t CX[k, t]*e_j[t] for ``k <= d`` (``d + 1 = 3, 4`` or ``5``),
+    the eight lanes of term ``j`` at vector ``g`` at ``E[g sg + j sj:...+ 8]``.
 
     Vector-major as :func:`_zterms4_t` writes the terms (``sg = 8 N``, ``sj = 8``)
     or row-major as :func:`_terms_t` does (``sg = 8``, ``sj`` the row length, a
@@ -1080,7 +1083,7 @@ def _accumulate4_v(CX, E, n, acc, sg, sj):
     """
     K, N = acc.shape
     G = (n + 7) // 8
-    c0r, c1r, c2r, c3r, c4r = CX[0], CX[1], CX[2], CX[3], CX[K - 1]
+    c0r, c1r, c2r, c3r, c4r = CX[0], CX[1], CX[2], CX[min(3, K - 1)], CX[K - 1]
     for j in range(0, N, 4):
         j1, j2, j3 = min(j + 1, N - 1), min(j + 2, N - 1), min(j + 3, N - 1)
         zero = _vsplat(0.0)
@@ -1100,8 +1103,10 @@ def _accumulate4_v(CX, E, n, acc, sg, sj):
             a1, u1, p1, q1 = _vfma(c, e, a1), _vfma(c, f, u1), _vfma(c, h, p1), _vfma(c, w, q1)
             c = _vload(c2r, o)
             a2, u2, p2, q2 = _vfma(c, e, a2), _vfma(c, f, u2), _vfma(c, h, p2), _vfma(c, w, q2)
-            c = _vload(c3r, o)
-            a3, u3, p3, q3 = _vfma(c, e, a3), _vfma(c, f, u3), _vfma(c, h, p3), _vfma(c, w, q3)
+            if K >= 4:
+                c = _vload(c3r, o)
+                a3, u3 = _vfma(c, e, a3), _vfma(c, f, u3)
+                p3, q3 = _vfma(c, h, p3), _vfma(c, w, q3)
             if K == 5:
                 c = _vload(c4r, o)
                 a4, u4 = _vfma(c, e, a4), _vfma(c, f, u4)
@@ -1117,11 +1122,12 @@ def _accumulate4_v(CX, E, n, acc, sg, sj):
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _add_v(acc, j, s):
-    """acc[k, j] += the lane sum of s[k] for k < acc.shape[0] (4 or 5)."""
+    """acc[k, j] += the lane sum of s[k] for k < acc.shape[0] (3, 4 or 5)."""
     acc[0, j] += _vhsum(s[0])
     acc[1, j] += _vhsum(s[1])
     acc[2, j] += _vhsum(s[2])
-    acc[3, j] += _vhsum(s[3])
+    if acc.shape[0] >= 4:
+        acc[3, j] += _vhsum(s[3])
     if acc.shape[0] == 5:
         acc[4, j] += _vhsum(s[4])
 
@@ -1283,41 +1289,13 @@ def _dot2x4(a0, a1, e, f, g, h, n):
     return s0, s1, u0, u1, v0, v1, w0, w1
 
 
-@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
-def _dot3x2(a0, a1, a2, e, f, n):
-    """(a0.e, a1.e, a2.e, a0.f, a1.f, a2.f) over t < n."""
-    s0 = s1 = s2 = u0 = u1 = u2 = 0.0
-    for t in range(n):
-        p, q, r = a0[t], a1[t], a2[t]
-        et, ft = e[t], f[t]
-        s0 += p * et
-        s1 += q * et
-        s2 += r * et
-        u0 += p * ft
-        u1 += q * ft
-        u2 += r * ft
-    return s0, s1, s2, u0, u1, u2
-
-
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _add_pair(acc, j, j1, s):
-    """acc[:, j] += s[:d + 1]; acc[:, j1] += s[d + 1:] unless j1 == j (a term paired
-    with itself)."""
-    K = acc.shape[0]
-    for k in range(K):
-        acc[k, j] += s[k]
-    if j1 > j:
-        for k in range(K):
-            acc[k, j1] += s[K + k]
-
-
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
 def _accumulate_t(CX, Z, n, acc, act, na):
     """acc[k, j] += sum_t CX[k, t]*Z[j, t] for k <= d and ``j = act[a]``, ``a < na``
-    (one pass over the sub-block serves four terms for d = 1, two for d = 2; d = 3
-    and 4 go to :func:`_accumulate4_v`; here they take the generic per-row loop,
-    which the tests use as a reference). Terms are skipped for d = 1 only:
-    ``na = N`` otherwise."""
+    (one pass over the sub-block serves four terms for d = 1; d = 2, 3 and 4 go
+    to :func:`_accumulate4_v`, here they take the generic per-row loop, which the
+    tests use as a reference). Terms are skipped for d = 1 only: ``na = N``
+    otherwise."""
     d = acc.shape[0] - 1
     N = Z.shape[0]
     if d == 1:
@@ -1341,14 +1319,7 @@ def _accumulate_t(CX, Z, n, acc, act, na):
             if a + 3 < na:
                 acc[0, j3] += s[6]
                 acc[1, j3] += s[7]
-    elif d == 2:
-        # two terms per pass; an odd last term is paired with itself, its copy dropped
-        c0, c1, c2 = CX[0], CX[1], CX[2]
-        for j in range(0, N, 2):
-            j1 = min(j + 1, N - 1)
-            s = _dot3x2(c0, c1, c2, Z[j], Z[j1], n)
-            _add_pair(acc, j, j1, s)
-    else:   # d >= 5 (d = 3, 4: _accumulate4_v)
+    else:   # d >= 5 (d = 2, 3, 4: _accumulate4_v)
         for j in range(N):
             er = Z[j]
             for k in range(d + 1):
@@ -1446,8 +1417,9 @@ def _block_t(XT, y, W, b, eps, inv, use_div, unflushed, lo, hi, f, acc, Z, CX, m
             xk = XT[k, i0:i0 + n]
             for t in range(n):
                 ck[t] = cr[t] * xk[t]
-        if XT.shape[0] == 4:
-            # d = 3, 4: explicit vectors, the lanes of the last vector past n zeroed
+        if XT.shape[0] == 4 or XT.shape[0] == 2:
+            # d = 2, 3, 4: explicit vectors (d = 2: 1-2 % faster than LLVM's own, 7 % at
+            # N = 512), the lanes of the last vector past n zeroed
             n8 = (n + 7) // 8 * 8
             for k in range(d + 1):
                 for t in range(n, n8):
