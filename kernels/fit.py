@@ -908,6 +908,16 @@ def _z4(bj, w0, w1, w2, w3, x0, x1, x2, x3):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _padded4(W, rows):
+    """The first ``rows`` rows of ``W`` (``d <= 4`` columns) with zero columns to 4."""
+    W4 = np.zeros((rows, 4), np.float64)
+    for j in range(rows):
+        for k in range(W.shape[1]):
+            W4[j, k] = W[j, k]
+    return W4
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _w4(W, j):
     """Row ``j`` of ``W`` padded with zeros to four coordinates."""
     d = W.shape[1]
@@ -1019,9 +1029,10 @@ def _active1_t(XT, W, b, i0, n, mx, inv, T, act):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _zterms4_t(XT, W, b, i0, n, inv, unflushed, Zg, E, mx, sv):
-    """``d`` padded to 4, ``eps > 0`` with finite ``1/eps``: maxima, terms and sums of
-    the sub-block in explicit eight-lane vectors, the terms vector-major.
+def _zterms4_t(XT, W4, b, i0, n, inv, unflushed, Zg, E, mx, sv):
+    """``d`` padded to 4 (``W4``: ``(N, 4)``, zero columns after ``d``), ``eps > 0`` with
+    finite ``1/eps``: maxima, terms and sums of the sub-block in explicit eight-lane
+    vectors, the terms vector-major.
 
     For each vector ``g`` of eight samples (a vector starts at or before sample
     ``M - 1``, and ``XT`` has 8 zero columns after the samples; lanes past ``n``
@@ -1030,10 +1041,10 @@ def _zterms4_t(XT, W, b, i0, n, inv, unflushed, Zg, E, mx, sv):
     computes ``z_j`` (the FMA chain of :func:`_z4`, the same bits) into ``Zg``
     (``8 N`` words: in L1 up to a few hundred terms) and the running maximum; a
     second pass computes the terms into ``E[8 (g N + j):8 (g N + j) + 8]`` (one
-    sequential stream of stores, not ``N`` strided ones: 6-18 % faster) and
-    their sum, maximum and sum held in registers.
+    sequential stream of stores) and their sum, maximum and sum held in
+    registers.
     """
-    N = W.shape[0]
+    N = W4.shape[0]
     vi = _vsplat(inv)
     x0r, x1r, x2r, x3r = XT[0], XT[1], XT[2], XT[3]
     for g in range((n + 7) // 8):
@@ -1042,7 +1053,9 @@ def _zterms4_t(XT, W, b, i0, n, inv, unflushed, Zg, E, mx, sv):
         x2, x3 = _vload(x2r, o), _vload(x3r, o)
         m = _vsplat(-_INF)
         for j in range(N):
-            w0, w1, w2, w3 = _w4(W, j)
+            # unconditional loads: each splat folds into its FMA as a broadcast
+            # operand (the selects of _w4 here cost 10-14 % of the whole kernel)
+            w0, w1, w2, w3 = W4[j, 0], W4[j, 1], W4[j, 2], W4[j, 3]
             z = _vfma(_vsplat(w0), x0, _vsplat(b[j]))
             z = _vfma(_vsplat(w1), x1, z)
             z = _vfma(_vsplat(w2), x2, z)
@@ -1381,12 +1394,13 @@ def _block_t(XT, y, W, b, eps, inv, use_div, unflushed, lo, hi, f, acc, Z, CX, m
     fused = eps > 0.0 and not use_div and XT.shape[0] <= 2
     vec4 = eps > 0.0 and not use_div and XT.shape[0] == 4
     Ev = Z.reshape(Z.size)              # the terms vector-major (vec4)
+    W4 = _padded4(W, N if vec4 else 0)
     sq = 0.0
     i0 = lo
     while i0 < hi:
         n = min(B, hi - i0)
         if vec4:
-            _zterms4_t(XT, W, b, i0, n, inv, unflushed, Zg, Ev, mx, sv)
+            _zterms4_t(XT, W4, b, i0, n, inv, unflushed, Zg, Ev, mx, sv)
             na = N
         elif fused:
             _max_t(XT, W, b, i0, n, mx)

@@ -231,7 +231,9 @@ def test_eight_lane_terms_match_the_scalar_passes_bit_for_bit(d, n):
         kfit._zmax_t(XT, W, b, 0, n, Zs, ms)
         kfit._terms_t(Zs, n, ms, 0.07, inv, False, unflushed, ss, np.arange(N), N)
         Ev, mv, sv = np.empty(N * n8), np.empty(n8), np.empty(n8)
-        kfit._zterms4_t(XT, W, b, 0, n, inv, unflushed, np.empty(8 * N), Ev, mv, sv)
+        W4 = np.zeros((N, 4))
+        W4[:, :d] = W
+        kfit._zterms4_t(XT, W4, b, 0, n, inv, unflushed, np.empty(8 * N), Ev, mv, sv)
         Zv = Ev.reshape(n8 // 8, N, 8).transpose(1, 0, 2).reshape(N, n8)  # vector-major
         assert np.array_equal(mv[:n], ms)
         assert np.array_equal(sv[:n], ss)
