@@ -430,8 +430,41 @@ _vfma = _vector_op("_vfma", 3,
 _vmax = _vector_op("_vmax", 2,
                    lambda b, x, y: _call(b, "llvm.maxnum.v8f64", 2, x, y, flags=("nnan",)),
                    "Lane-wise max of operands that are never NaN.")
-_vexp_bits = _vector_op("_vexp_bits", 2, _exp_bits,
-                        "Lane-wise ``bits(p) + (bits(t) << 52)`` (the 2^k of the exp).")
+def _has_avx512(context):
+    """Whether the code generator targets AVX-512 (Numba's CPU features, which
+    ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES`` may set below the host's)."""
+    try:
+        features = context.codegen()._tm_features
+    except AttributeError:  # pragma: no cover - another Numba layout: the generic IR
+        return False
+    return "+avx512f" in str(features).split(",")
+
+
+@intrinsic
+def _vexp_scale(typingctx, p, t, kf):
+    """Lane-wise ``p * 2^kf`` for the exp: ``kf`` an integer-valued double and ``t``
+    the rounding-trick value whose low bits hold it (``kf = t - 1.5 * 2^52``).
+
+    With AVX-512 one ``vscalefpd`` (``p``, ``kf``); elsewhere ``bits(p) +
+    (bits(t) << 52)`` (two integer operations). Both are exact, so the same bits,
+    wherever the result is a normal number (the exps call it only there: one
+    operation fewer of about twenty, 4 % of the ``d = 4`` kernel).
+    """
+    if not (p == _f64x8 and t == _f64x8 and kf == _f64x8):
+        return None
+
+    def codegen(context, builder, sig, args):
+        vp, vt, vk = args
+        if not _has_avx512(context):
+            return _exp_bits(builder, vp, vt)
+        fn = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(_VT, [_VT, _VT, _VT, ir.IntType(8), ir.IntType(32)]),
+            "llvm.x86.avx512.mask.scalef.pd.512")
+        return builder.call(fn, [vp, vk, vp, ir.Constant(ir.IntType(8), -1),
+                                 ir.Constant(ir.IntType(32), 4)])   # all lanes, MXCSR rounding
+
+    return _f64x8(p, t, kf), codegen
 _vselect_ge = _vector_op("_vselect_ge", 4, _select_ge, "Lane-wise ``a if x >= c else b``.")
 
 
@@ -478,7 +511,7 @@ if numba.config.DISABLE_JIT:  # plain-Python stand-ins: numpy arrays of eight la
     def _vmax(a, b):  # noqa: F811
         return np.maximum(a, b)
 
-    def _vexp_bits(p, t):  # noqa: F811
+    def _vexp_scale(p, t, kf):  # noqa: F811
         return (p.view(np.int64) + (t.view(np.int64) << 52)).view(np.float64)
 
     def _vselect_ge(x, c, a, b):  # noqa: F811
@@ -490,7 +523,8 @@ if numba.config.DISABLE_JIT:  # plain-Python stand-ins: numpy arrays of eight la
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _vexp_unflushed(x):
-    """:func:`_exp_unflushed` on eight lanes: the same operations, the same bits."""
+    """:func:`_exp_unflushed` on eight lanes: the same operations, the same bits (the
+    final ``2^k`` by :func:`_vexp_scale`: one ``vscalefpd`` on AVX-512, exact)."""
     t = _vfma(x, _vsplat(_LOG2E), _vsplat(_ROUND))
     kf = _vsub(t, _vsplat(_ROUND))
     r = _vfma(kf, _vsplat(-_LN2_HI), x)
@@ -506,7 +540,7 @@ def _vexp_unflushed(x):
     q = _vfma(q, r, _vsplat(_Q1))
     q = _vfma(q, r, _vsplat(_Q0))
     one = _vsplat(1.0)
-    return _vexp_bits(_vfma(r, _vfma(r, q, one), one), t)
+    return _vexp_scale(_vfma(r, _vfma(r, q, one), one), t, kf)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")

@@ -214,6 +214,47 @@ def test_eight_lane_exp_is_bitwise_the_scalar_one():
     assert np.array_equal(got, want)
 
 
+_EXP_SCALE_PROBE = """
+import json, numpy as np
+from numba.core.registry import cpu_target
+from tropical.kernels import fit as kfit
+rng = np.random.default_rng(5)
+x = np.concatenate([-rng.uniform(0, 708, 4000), -rng.exponential(3, 4000), [0.0, -708.0]])
+x = x[:len(x) // 8 * 8]
+want, got = np.empty_like(x), np.empty_like(x)
+kfit._exp_unflushed_array(x, want)
+kfit._vexp_array(x, got, True)
+asm = kfit._vexp_array.inspect_asm(kfit._vexp_array.signatures[0])
+print(json.dumps({"same": bool(np.array_equal(got, want)), "scalef": "vscalefpd" in asm,
+                  "avx512": "+avx512f" in cpu_target.target_context.codegen()._tm_features}))
+"""
+
+
+@pytest.mark.slow
+def test_exp_scale_without_avx512_gives_the_same_bits(tmp_path):
+    """On a target without AVX-512 the eight-lane exp scales by integer bits instead of
+    vscalefpd: the same bits either way (a subprocess compiles for Haswell)."""
+    import os
+
+    from tropical import _config
+
+    if not _config.jit_enabled():
+        pytest.skip("TROPICAL_JIT=0")
+    runs = {}
+    for name, extra in (("haswell", {"NUMBA_CPU_NAME": "haswell",
+                                     "NUMBA_CPU_FEATURES": "+64bit,+avx,+avx2,+fma,+sse4.2"}),
+                        ("host", {})):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CPU")}
+        env.update(extra, NUMBA_CACHE_DIR=str(tmp_path / name))
+        proc = subprocess.run([sys.executable, "-c", _EXP_SCALE_PROBE], capture_output=True,
+                              text=True, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        runs[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert runs["haswell"] == {"same": True, "scalef": False, "avx512": False}
+    host = runs["host"]
+    assert host["same"] and host["scalef"] == host["avx512"]
+
+
 @pytest.mark.parametrize("d, n", [(3, 203), (4, 203), (4, 8), (4, 5)])
 def test_eight_lane_terms_match_the_scalar_passes_bit_for_bit(d, n):
     """_zterms4_t (d padded to 4, eps > 0) against the scalar z/max pass and terms pass:
@@ -225,11 +266,15 @@ def test_eight_lane_terms_match_the_scalar_passes_bit_for_bit(d, n):
     XT = kfit._transposed(rng.uniform(-2, 2, size=(n, d)))
     W = rng.normal(size=(N, d)) * 3.0
     b = rng.normal(size=N)
-    inv = 1.0 / 0.07
-    for unflushed in (True, False):
+    for unflushed, eps in ((True, 0.5), (False, 0.07)):
+        inv = 1.0 / eps
+        # the select-free exp only where the bound proves every exponent >= -700
+        # (below about -708.4 the scalar one wraps, the vector one may not)
+        assert kfit._flush_free(*kfit._bounds(kfit._coord_ranges(XT, d), W, b), d,
+                                inv) == unflushed
         Zs, ms, ss = np.empty((N, n)), np.empty(n), np.empty(n)
         kfit._zmax_t(XT, W, b, 0, n, Zs, ms)
-        kfit._terms_t(Zs, n, ms, 0.07, inv, False, unflushed, ss, np.arange(N), N)
+        kfit._terms_t(Zs, n, ms, eps, inv, False, unflushed, ss, np.arange(N), N)
         Ev, mv, sv = np.empty(N * n8), np.empty(n8), np.empty(n8)
         W4 = np.zeros((N, 4))
         W4[:, :d] = W
@@ -239,8 +284,6 @@ def test_eight_lane_terms_match_the_scalar_passes_bit_for_bit(d, n):
         assert np.array_equal(sv[:n], ss)
         assert np.array_equal(Zv[:, :n], Zs)
         assert np.all(Zv[:, :n].max(axis=0) == 1.0)
-        if unflushed:      # (this data is not flush-free: only the bits were compared)
-            continue
         assert np.all((Zv >= 0.0) & (Zv <= 1.0))     # the tail lanes too (finite)
         # the dot products: vector-major (eps > 0) and row-major (eps = 0) layouts give
         # the same bits, tail or not; both within n ulps of an independent order
