@@ -39,7 +39,7 @@ import time
 
 import numpy as np
 
-import tropical  # noqa: F401  (sets NUMBA_CPU_FEATURES before Numba loads)
+import tropical  # noqa: F401
 from tropical.fit import _initial_layer, _slope_fit, fit, scaling_experiment
 from tropical.views.network import LSELayer
 
@@ -113,6 +113,33 @@ def _machine():
     ]
 
 
+def _steady_allocator():
+    """Let freed memory be reused instead of returned to the kernel (glibc only).
+
+    numpy allocates its ``M x N`` temporaries afresh in every Adam iteration.
+    With glibc's default thresholds, whether they come from reused heap memory
+    or from fresh ``mmap`` pages (zero-filled on first touch: 20-40 % more CPU
+    time for numpy at the mid sizes, most of it system time) depends on what
+    the process freed earlier, so the baseline's speed depended on the order
+    of unrelated steps in this script. Raising ``M_MMAP_THRESHOLD`` and
+    ``M_TRIM_THRESHOLD`` gives numpy its best case, every time. The kernel
+    allocates nothing inside its Adam loop. Returns a line for the report.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return "allocator: default (no glibc mallopt)"
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    ok = mallopt(M_MMAP_THRESHOLD, 1 << 29) == 1 and mallopt(M_TRIM_THRESHOLD, 1 << 31) == 1
+    return ("allocator: glibc mallopt M_MMAP_THRESHOLD = 512 MiB, M_TRIM_THRESHOLD = 2 GiB "
+            "(numpy's temporaries reuse freed memory: its best case)" if ok else
+            "allocator: default (mallopt refused)")
+
+
 def _load():
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -134,7 +161,7 @@ def main(argv=None):
     lr = args.lr
     n_test = 4000
     lines = ["# tropical.fit: fitting LSE layers to ||x||, fused Numba kernel vs numpy Adam", ""]
-    lines += [f"- {s}" for s in _machine()]
+    lines += [f"- {s}" for s in _machine() + [_steady_allocator()]]
     lines.append(f"- load average at start (1, 5, 15 min; other processes share the cores): "
                  f"{_load()}")
     lines.append(f"- command: `{' '.join([os.path.basename(sys.executable)] + sys.argv)}`")
@@ -310,19 +337,24 @@ def main(argv=None):
               "iteration (no M x N array; below 1024 terms the samples fill the vector lanes, "
               "from 1024 on the terms do, four samples per pass), and the whole Adam loop runs "
               "in Numba; numpy makes about ten passes over M x N temporaries per iteration. "
-              "Per (sample, term) the kernel costs about 0.8-1.3 ns: the exp of the documented "
-              "accuracy (a degree-11 polynomial, at most 0.943 ulp: about 21 vector "
-              "operations per 8 terms, 0.45-0.5 ns per term on this core) is half of it, the "
-              "pre-activations, the maxima and the d + 1 gradient dot products the rest; "
-              "numpy costs 6-9 ns per term while its temporaries stay in the caches (the "
-              "scaling sizes), 10-25 ns where fixed per-call costs dominate (small N) and "
-              "12-17 ns beyond the caches. Per core the 10x target is therefore met at small "
-              "N and on the large problems and missed at the mid sizes (5.6-7x), which "
-              "dominate the total: there it would need the kernel at 0.6-0.9 ns per term, "
-              "below what the exp alone leaves room for. Measured and not kept: computing z "
-              "inside the exp loop for d = 4 (no stored buffer), and a shift from the "
-              "previous iteration's maxima instead of a maxima pass: both as fast as the "
-              "stored pass, within noise.",
+              "Per (sample, term) the kernel costs about 0.8-1.0 ns at the mid sizes (more at "
+              "small N, where the per-sample log and division weigh): the exp of the "
+              "documented accuracy (a degree-11 polynomial, at most 0.943 ulp) is about 16 "
+              "vector operations per 8 terms on AVX-512 and runs at the port limit of this "
+              "core (0.3-0.35 ns per term), the pre-activations, maxima and the d + 1 gradient "
+              "dot products take the rest. numpy costs 5-9 ns per term while its temporaries "
+              "stay in the caches (the scaling sizes), 10-25 ns where fixed per-call costs "
+              "dominate (small N) and 11-14 ns beyond the caches. The mid sizes (d = 2, "
+              "N >= 64; d = 4, N >= 128) are the closest to 10x and carry most of the total.",
+              "* The numpy baseline runs with glibc told to keep freed memory (see the "
+              "allocator line above): otherwise its M x N temporaries come from fresh, "
+              "zero-filled pages in every iteration, whenever the process's earlier frees "
+              "have not raised glibc's thresholds, and numpy takes 20-40 % more CPU time "
+              "(mostly system time) for the same work; its best case is the fair baseline. "
+              "The Numba kernels are compiled for 512-bit vectors however "
+              "this script imports Numba (`TROPICAL_WIDE_VECTORS`; earlier versions of the "
+              "engine lost it when Numba was imported first, as this script does, which cost "
+              "the d <= 2 fits about 25 %).",
               "* Speed, the whole experiment: the fits of a scaling experiment are "
               "independent; `scaling_experiment` runs them on a thread pool (the kernels "
               "release the GIL), one fit per core, the largest first. A numpy script that "
