@@ -62,7 +62,9 @@ def _machine():
                     break
     except OSError:
         pass
-    feats = os.environ.get("NUMBA_CPU_FEATURES", "")
+    from tropical import _config
+
+    wide = _config.wide_vectors_active()
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         blas = f"{blas.get('name')} {blas.get('version')}"
@@ -71,7 +73,7 @@ def _machine():
     return [
         f"CPU: {model}, {os.cpu_count()} logical cores; Numba threads: "
         f"{numba.get_num_threads()}; 512-bit vectors preferred: "
-        f"{'yes' if '-prefer-256-bit' in feats else 'no (LLVM default)'}",
+        f"{'yes' if wide else 'no (LLVM default)'}",
         f"Python {platform.python_version()}, numpy {np.__version__} (BLAS: {blas}), "
         f"scipy {scipy.__version__}, numba {numba.__version__}, llvmlite {llvmlite.__version__}",
         f"platform: {platform.platform()}",

@@ -942,13 +942,11 @@ def _z4(bj, w0, w1, w2, w3, x0, x1, x2, x3):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _padded4(W, rows):
-    """The first ``rows`` rows of ``W`` (``d <= 4`` columns) with zero columns to 4."""
-    W4 = np.zeros((rows, 4), np.float64)
-    for j in range(rows):
-        for k in range(W.shape[1]):
-            W4[j, k] = W[j, k]
-    return W4
+def _pad4_into(W, W4):
+    """``W4[:, :d] = W``, ``W4[:, d:] = 0`` (``W4`` has ``W``'s rows and 4 columns)."""
+    for j in range(W4.shape[0]):
+        for k in range(4):
+            W4[j, k] = W[j, k] if k < W.shape[1] else 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -1428,13 +1426,17 @@ def _block_t(XT, y, W, b, eps, inv, use_div, unflushed, lo, hi, f, acc, Z, CX, m
     fused = eps > 0.0 and not use_div and XT.shape[0] <= 2
     vec4 = eps > 0.0 and not use_div and XT.shape[0] == 4
     Ev = Z.reshape(Z.size)              # the terms vector-major (vec4)
-    W4 = _padded4(W, N if vec4 else 0)
+    # d = 3, 4: Zg holds 8 N words of pre-activations, then W padded to (N, 4)
+    n4 = N if vec4 else 0
+    W4 = Zg[8 * N:8 * N + 4 * n4].reshape(n4, 4)
+    if vec4:
+        _pad4_into(W, W4)
     sq = 0.0
     i0 = lo
     while i0 < hi:
         n = min(B, hi - i0)
         if vec4:
-            _zterms4_t(XT, W4, b, i0, n, inv, unflushed, Zg, Ev, mx, sv)
+            _zterms4_t(XT, W4, b, i0, n, inv, unflushed, Zg[:8 * N], Ev, mx, sv)
             na = N
         elif fused:
             _max_t(XT, W, b, i0, n, mx)
@@ -1554,7 +1556,7 @@ def _loss_grad_par(X, XT, R, y, W, b, eps, f, gW, gb, local):
             mx = _aligned(B)
             sv = _aligned(B)
             act = np.empty(N, np.int64)
-            Zg = _aligned(8 * N if W.shape[1] in (3, 4) else 0)
+            Zg = _aligned(12 * N if W.shape[1] in (3, 4) else 0)
             part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, unflushed, blk * size,
                                  min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv, act,
                                  Zg, local)
@@ -1603,7 +1605,7 @@ def _work_t(M, N, d):
     return (np.zeros((nblocks, d + 1, N), np.float64), np.zeros(nblocks, np.float64),
             _aligned(N * B).reshape(N, B), _aligned((d + 1) * B).reshape(d + 1, B),
             _aligned(B), _aligned(B), np.empty(N, np.int64),
-            _aligned(8 * N if d in (3, 4) else 0))
+            _aligned(12 * N if d in (3, 4) else 0))
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")

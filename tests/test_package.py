@@ -67,30 +67,41 @@ _WIDE_PROBE = """
     first = sys.argv[1]
     if first in ("numba", "compiled"):
         import numba
+        numba.config.THREADING_LAYER = "workqueue"  # a setting made in code: must survive
     if first == "compiled":
         numba.njit(lambda x: x + 1)(1)          # the user's own Numba code, compiled first
     import numpy as np
     import tropical
+    from tropical import _config
     from tropical.fit import fit
     X = np.random.default_rng(0).uniform(-2, 2, (256, 2))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = fit(X, np.linalg.norm(X, axis=1), 16, 0.25, iterations=30, seed=0)
+        if sys.argv[2] == "fit":
+            history = fit(X, np.linalg.norm(X, axis=1), 16, 0.25, iterations=30,
+                          seed=0).loss_history.tobytes().hex()
+        else:                                   # load the kernels, compile nothing
+            import tropical.kernels.fit
+            history = ""
     from numba.core.registry import cpu_target
     import llvmlite.binding as llvm
     print(json.dumps({
         "host_avx512": "+avx512f" in llvm.get_host_cpu_features().flatten().split(","),
         "features": cpu_target.target_context.codegen()._tm_features,
-        "history": res.loss_history.tobytes().hex(),
+        "history": history,
         "warnings": [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)],
+        "layer": str(sys.modules["numba"].config.THREADING_LAYER),
+        "env": os.environ.get("NUMBA_CPU_FEATURES"),
+        "active": _config.wide_vectors_active(),
     }))
 """
 
 
-def _wide_probe(first, wide="1"):
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CPU_FEATURES"}
+def _wide_probe(first, wide="1", run="fit", **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CPU")}
     env["TROPICAL_WIDE_VECTORS"] = wide
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_WIDE_PROBE), first],
+    env.update(extra)
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_WIDE_PROBE), first, run],
                           capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -103,21 +114,41 @@ def test_wide_vectors_whatever_imports_numba_first():
     if not _config.jit_enabled():
         pytest.skip("TROPICAL_JIT=0: no Numba code generator")
     plain, numba_first = _wide_probe("tropical"), _wide_probe("numba")
-    # a notebook that runs `import numba` before tropical gets the same kernels
+    # a notebook that runs `import numba` before tropical gets the same kernels, and
+    # keeps what it set in numba.config (the environment is left alone there)
     assert numba_first["features"] == plain["features"]
     assert numba_first["history"] == plain["history"]
     assert plain["warnings"] == numba_first["warnings"] == []
     assert plain["features"].endswith(",-prefer-256-bit") == plain["host_avx512"]
+    assert plain["active"] == numba_first["active"] == plain["host_avx512"]
+    assert numba_first["layer"] == "workqueue" and numba_first["env"] is None
+    # the user's own choice of CPU is left alone
+    named = _wide_probe("tropical", run="load", NUMBA_CPU_NAME="haswell")
+    assert "-prefer-256-bit" not in named["features"] and named["env"] is None
     # the switch off: Numba's defaults, no warning
-    off = _wide_probe("numba", wide="0")
+    off = _wide_probe("numba", wide="0", run="load")
     assert "-prefer-256-bit" not in off["features"] and off["warnings"] == []
     # too late (Numba already compiled code): the defaults stay, and a warning says so
-    late = _wide_probe("compiled")
-    assert late["features"] == off["features"]
+    late = _wide_probe("compiled", run="load")
+    assert late["features"] == off["features"] and late["layer"] == "workqueue"
+    assert not late["active"]
     if plain["host_avx512"]:
         assert len(late["warnings"]) == 1 and "TROPICAL_WIDE_VECTORS" in late["warnings"][0]
     else:
         assert late["warnings"] == []
+
+
+def test_invalid_wide_vectors_switch_is_refused_every_time():
+    code = """
+        import tropical
+        for attempt in range(2):
+            try:
+                import tropical.kernels.fit
+            except ValueError as exc:
+                print("refused:", exc)
+    """
+    out = run_python(code, {"TROPICAL_WIDE_VECTORS": "maybe", "TROPICAL_JIT": "1"}).stdout
+    assert out.count("refused: environment variable TROPICAL_WIDE_VECTORS='maybe'") == 2
 
 
 def test_public_names_and_modules():

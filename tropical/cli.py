@@ -90,8 +90,7 @@ def _cmd_info(args) -> int:
         numba = _config.load_numba()
         print(f"numba {numba.__version__}, threads {numba.get_num_threads()}, "
               f"NUMBA_CACHE_DIR={os.environ.get('NUMBA_CACHE_DIR', '(default)')}")
-        wide = "-prefer-256-bit" in os.environ.get("NUMBA_CPU_FEATURES", "")
-        print(f"512-bit vectors preferred: {'yes' if wide else 'no'}")
+        print(f"512-bit vectors preferred: {'yes' if _config.wide_vectors_active() else 'no'}")
     return 0
 
 
