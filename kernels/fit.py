@@ -430,6 +430,8 @@ _vfma = _vector_op("_vfma", 3,
 _vmax = _vector_op("_vmax", 2,
                    lambda b, x, y: _call(b, "llvm.maxnum.v8f64", 2, x, y, flags=("nnan",)),
                    "Lane-wise max of operands that are never NaN.")
+
+
 def _has_avx512(context):
     """Whether the code generator targets AVX-512 (Numba's CPU features, which
     ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES`` may set below the host's)."""
@@ -465,14 +467,15 @@ def _vexp_scale(typingctx, p, t, kf):
                                  ir.Constant(ir.IntType(32), 4)])   # all lanes, MXCSR rounding
 
     return _f64x8(p, t, kf), codegen
+
+
 _vselect_ge = _vector_op("_vselect_ge", 4, _select_ge, "Lane-wise ``a if x >= c else b``.")
 
 
 @intrinsic
 def _vhsum(typingctx, v):
     """The sum of the eight lanes, ``((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))``
-    (the order in which LLVM reduces an eight-lane dot product of a reassociated loop,
-    so the vector-major accumulation gives the bits of the row-major one)."""
+    (a fixed order, the one LLVM uses to reduce a reassociated eight-lane loop)."""
     if v != _f64x8:
         return None
 
@@ -1079,7 +1082,7 @@ def _zterms4_t(XT, W4, b, i0, n, inv, unflushed, Zg, E, mx, sv):
     computes ``z_j`` (the FMA chain of :func:`_z4`, the same bits) into ``Zg``
     (``8 N`` words: in L1 up to a few hundred terms) and the running maximum; a
     second pass computes the terms into ``E[8 (g N + j):8 (g N + j) + 8]`` (one
-    sequential stream of stores) and their sum, maximum and sum held in
+    sequential stream of stores) and their sum; the maximum and the sum stay in
     registers.
     """
     N = W4.shape[0]
@@ -1482,7 +1485,7 @@ def _block_t(XT, y, W, b, eps, inv, use_div, unflushed, lo, hi, f, acc, Z, CX, m
                     CX[k, t] = 0.0
             if vec4:                        # terms vector-major
                 _accumulate4_v(CX, Ev, n, acc, 8 * N, 8)
-            else:                           # terms row-major (_terms_t)
+            else:                           # terms row-major (_terms_t, _terms_fused_t)
                 for j in range(N):
                     for t in range(n, n8):
                         Z[j, t] = 0.0
@@ -1510,6 +1513,13 @@ def _blocks(M, eps):
     size = ((M + nblocks - 1) // nblocks + 7) // 8 * 8   # blocks start on whole vectors
     nblocks = (M + size - 1) // size
     return inv, use_div, nblocks, size
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _zg_words(N, d):
+    """Words of the ``Zg`` work array of :func:`_block_t`: for ``d = 3, 4`` the ``8 N``
+    pre-activations of eight samples, then ``W`` padded to ``(N, 4)``."""
+    return 12 * N if d in (3, 4) else 0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -1562,7 +1572,7 @@ def _loss_grad_par(X, XT, R, y, W, b, eps, f, gW, gb, local):
             mx = _aligned(B)
             sv = _aligned(B)
             act = np.empty(N, np.int64)
-            Zg = _aligned(12 * N if W.shape[1] in (3, 4) else 0)
+            Zg = _aligned(_zg_words(N, d))
             part[blk] = _block_t(XT, y, W, b, eps, inv, use_div, unflushed, blk * size,
                                  min(M, blk * size + size), f, acc[blk], Z, CX, mx, sv, act,
                                  Zg, local)
@@ -1611,7 +1621,7 @@ def _work_t(M, N, d):
     return (np.zeros((nblocks, d + 1, N), np.float64), np.zeros(nblocks, np.float64),
             _aligned(N * B).reshape(N, B), _aligned((d + 1) * B).reshape(d + 1, B),
             _aligned(B), _aligned(B), np.empty(N, np.int64),
-            _aligned(12 * N if d in (3, 4) else 0))
+            _aligned(_zg_words(N, d)))
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
