@@ -50,6 +50,7 @@ KERNEL_NAMES = {
     "lse_fit_adam": "fit",
     "entropy_derivatives": "attribution",
     "lse_layer_rows": "views",
+    "lse_scores_rows": "views",
     "hopf_cole_rows": "views",
     "entropic_dual_rows": "views",
     "gibbs_l1_rows": "views",

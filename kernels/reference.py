@@ -474,6 +474,15 @@ def lse_layer_rows(X, WT, b, eps, f, zmax, nmax, second, ent, gibbs):
         gibbs[:] = pi
 
 
+def lse_scores_rows(Z, eps, f, zmax, nmax, second, ent, gibbs):
+    """lse_layer_rows from given pre-activations Z (P, N)."""
+    f[:], zmax[:], cnt, sec, ent[:], pi = _gibbs_rows_from_scores(Z, eps)
+    if nmax.shape[0]:
+        nmax[:], second[:] = cnt, sec
+    if gibbs.shape[0]:
+        gibbs[:] = pi
+
+
 def hopf_cole_rows(X, yT, g, t, eps, u, amin, nmin, second, ent, gibbs, grad, ez2, var):
     """PDE view rows: a = g + |x - y_j|^2/(4t) (direct squares), u, Gibbs, stats, moments."""
     D = X[:, :, None] - yT[None, :, :]                      # (P, d, N)

@@ -13,6 +13,9 @@ are those of the numpy twins of the same name in
     number ``nmax[i]`` of ``j`` attaining it (a float) and the largest value
     below it, ``second[i]`` (``-inf`` if none); ``nmax`` and ``second`` are
     skipped (one pass less) when they have no rows.
+``lse_scores_rows(Z, eps, f, zmax, nmax, second, ent, gibbs)``
+    the same from given pre-activations ``Z`` (P, N) (formed by BLAS where
+    ``d`` is large: the FMA chain reads all of ``W`` once per point).
 ``hopf_cole_rows(X, yT, g, t, eps, u, amin, nmin, second, ent, gibbs, grad, ez2, var)``
     the PDE view: ``a_j = g_j + |x - y_j|^2/(4t)`` with the squared distance
     summed directly, ``sum_k (x_k - y_jk)^2`` (no ``|x|^2 - 2 x.y + |y|^2``
@@ -361,6 +364,26 @@ def lse_layer_rows(X, WT, b, eps, f, zmax, nmax, second, ent, gibbs):
                     z[j] += xk * wk[j]
             row = gibbs[i] if want else e
             v, m, cnt, sec, h = _gibbs_from_scores(z, n, eps, e, row, want, stats)
+            f[i] = v
+            zmax[i] = m
+            if stats:
+                nmax[i] = cnt
+                second[i] = sec
+            ent[i] = h
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
+def lse_scores_rows(Z, eps, f, zmax, nmax, second, ent, gibbs):
+    """:func:`lse_layer_rows` from given pre-activations ``Z`` (P, N) (module docstring)."""
+    P, n = Z.shape
+    want = gibbs.shape[0] > 0
+    stats = nmax.shape[0] > 0
+    nblocks = (P + _RB - 1) // _RB
+    for blk in prange(nblocks):
+        e = np.empty(n, np.float64)
+        for i in range(blk * _RB, min(blk * _RB + _RB, P)):
+            row = gibbs[i] if want else e
+            v, m, cnt, sec, h = _gibbs_from_scores(Z[i], n, eps, e, row, want, stats)
             f[i] = v
             zmax[i] = m
             if stats:

@@ -172,19 +172,24 @@ def test_attention_hard_limit():
 
 
 # ---- one-pass evaluation (kernel lse_layer_rows) -----------------------------------
+@pytest.mark.parametrize("d", [3, 40])
 @pytest.mark.parametrize("eps", [0.0, 1e-300, 1e-3, 0.7, 1e3])
-def test_evaluate_matches_the_separate_methods(rng, eps):
+def test_evaluate_matches_the_separate_methods(rng, eps, d, monkeypatch):
     import tropical
+    from tropical.views import network
 
-    layer = LSELayer(rng.normal(size=(40, 3)), rng.normal(size=40), eps)
-    X = np.vstack([rng.normal(size=(25, 3)), 1e5 * rng.normal(size=(2, 3))])
+    # d = 40: BLAS pre-activations in blocks of 2 rows (kernel lse_scores_rows)
+    monkeypatch.setattr(network, "_BLOCK_WORDS", 80)
+    layer = LSELayer(rng.normal(size=(40, d)), rng.normal(size=40), eps)
+    X = np.vstack([rng.normal(size=(25, d)), 1e5 * rng.normal(size=(2, d))])
     ev = layer.evaluate(X)
     Z = layer.preactivations(X)
     # the FMA chain of the kernel and BLAS differ by the rounding of w_j.x + b_j:
     # (d + 2) u (|w_j|.|x| + |b_j|) each, plus the LSE kernel's u (7 M + eps (N + 6 + 3 log N))
     mag = (np.abs(X) @ np.abs(layer.W).T + np.abs(layer.b)).max(axis=1)
-    budget = U * ((2 * (3 + 2) + 14) * mag + 2 * eps * (40 + 6 + 3 * math.log(40)))
+    budget = U * ((2 * (d + 2) + 14) * mag + 2 * eps * (40 + 6 + 3 * math.log(40)))
     assert np.all(np.abs(ev.value - layer(X)) <= budget)
+    assert np.all(np.abs(ev.value - tropical.lse(Z, eps)) <= budget)
     np.testing.assert_allclose(ev.top, Z.max(axis=1), rtol=0, atol=float(8 * U * mag.max()))
     if eps == 0 or eps == 1e-300:   # Gibbs weights: uniform on the argmax set, exactly
         np.testing.assert_array_equal(ev.gibbs, layer.gibbs(X))
@@ -214,6 +219,26 @@ def test_evaluate_ties_and_second_exact():
     assert np.ndim(layer.evaluate([1.0]).value) == 0
 
 
+@pytest.mark.parametrize("eps", [0.0, 1e-300, 0.05, 3.0])
+def test_call_in_blocks_is_lse_of_the_preactivations(rng, eps, monkeypatch):
+    import tropical
+    from tropical.views import network
+
+    layer = LSELayer(rng.normal(size=(64, 2)), rng.normal(size=64), eps)
+    X = rng.normal(size=(3, 7, 2)) * 3
+    whole = tropical.lse(layer.preactivations(X), eps)
+    # the blocks of rows change nothing: each row's z is its own BLAS dot products
+    mag = (np.abs(X) @ np.abs(layer.W).T + np.abs(layer.b)).max(axis=-1)
+    budget = U * (2 * (2 + 2) * mag)
+    for words in (64, 64 * 5, 1 << 18):        # 1 row, 5 rows (a short last block), all
+        monkeypatch.setattr(network, "_BLOCK_WORDS", words)
+        out = layer(X)
+        assert out.shape == (3, 7) and np.all(np.abs(out - whole) <= budget)
+    assert np.ndim(layer([0.5, 0.5])) == 0 and layer(np.zeros((0, 2))).shape == (0,)
+    if eps == 0.0:                              # eps = 0: max of the same z, exactly
+        np.testing.assert_array_equal(out, layer.preactivations(X).max(axis=-1))
+
+
 def test_evaluate_kernel_equals_numpy_twin(rng):
     from tropical.kernels import reference, views
 
@@ -225,6 +250,17 @@ def test_evaluate_kernel_equals_numpy_twin(rng):
             mod.lse_layer_rows(X, np.ascontiguousarray(W.T), b, eps, *o)
         for a, c in zip(*outs):
             np.testing.assert_allclose(a, c, rtol=1e-13, atol=1e-13)
+        # from given pre-activations, and with the statistics skipped
+        Z = X @ W.T + b
+        for skip in (False, True):
+            res = [[np.empty(9), np.empty(9)] + [np.empty(0 if skip else 9) for _ in range(2)]
+                   + [np.empty(9), np.empty((9, 60))] for _ in range(2)]
+            for mod, o in zip((views, reference), res):
+                mod.lse_scores_rows(Z, eps, *o)
+            for a, c in zip(*res):
+                np.testing.assert_allclose(a, c, rtol=1e-13, atol=1e-13)
+            # the scores kernel on BLAS's z is the layer kernel's twin: same value
+            np.testing.assert_array_equal(res[1][0], outs[1][0])
 
 
 def test_evaluate_validates():

@@ -8,6 +8,8 @@ dtypes; a non-real eps; bool or non-integer k) raise ``TypeError``.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -312,3 +314,38 @@ def test_validation_leaves_good_input_alone():
     assert out.dtype == np.float32
     assert np.array_equal(out, np.array([[0.0]], dtype=np.float32))
     assert np.array_equal(tropical.star([[INF]], sense="min"), [[0.0]])
+
+
+# ---- the element check itself: one reduction, the same verdict as the elementwise rule
+def _fill_values(dtype):
+    from hypothesis import strategies as st
+
+    info = np.finfo(dtype)
+    big, tiny = float(info.max), float(info.smallest_subnormal)
+    return st.sampled_from([0.0, -0.0, 1.5, -2.0, big, -big, tiny, np.inf, -np.inf, np.nan])
+
+
+def test_element_check_agrees_with_the_elementwise_rule():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from hypothesis.extra.numpy import arrays
+
+    from tropical._validate import as_semiring_array
+
+    shapes = st.sampled_from([(), (1,), (7,), (3, 4), (2, 3, 5)])
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.data(), st.sampled_from([1, -1]), st.sampled_from([np.float64, np.float32]))
+    def check(data, sense, dtype):
+        a = data.draw(arrays(dtype, data.draw(shapes), elements=_fill_values(dtype)))
+        forbidden = np.inf if sense == 1 else -np.inf
+        valid = not (np.isnan(a).any() or (a == forbidden).any())
+        if valid:
+            assert as_semiring_array(a, "a", sense) is a
+        else:
+            first = tuple(int(i) for i in np.argwhere(np.isnan(a) | (a == forbidden))[0])
+            where = first if a.ndim else "()"
+            with pytest.raises(ValueError, match=rf"a contains .* at index {re.escape(str(where))}"):
+                as_semiring_array(a, "a", sense)
+
+    check()

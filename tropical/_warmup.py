@@ -71,6 +71,7 @@ def _view_calls():
     A, its = X @ WT + b, np.zeros(3, np.int64)
     return {
         "lse_layer_rows": (X, WT, b, 0.5, e(3), e(3), e(3), e(3), e(3), e(3, 2)),
+        "lse_scores_rows": (A, 0.5, e(3), e(3), e(3), e(3), e(3), e(3, 2)),
         "hopf_cole_rows": (X, WT, b, 1.0, 0.5, e(3), e(3), e(3), e(3), e(3), e(3, 2), e(3, 2),
                            e(3), e(3)),
         "entropic_dual_rows": (A, 0.5, np.full(3, 1e-12), np.zeros(3), 50, e(3), e(3, 2), e(3),
