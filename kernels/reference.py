@@ -307,17 +307,17 @@ def lse_from_top2(M1, M2, eps, gap, sense, out, tie):
     tie[...] = ~settled
 
 
-def lse_shift_exp(X, eps, sense, axis, shift, out):
+def lse_shift_exp(X, eps, sense, axis, lift, shift, out):
     """shift = max of sense*X along axis (0 for an all-zero line); out =
-    exp((sense*X - shift)/eps) in float64 (the kernel flushes terms below
-    exp(-708) to 0)."""
+    2**lift * exp((sense*X - shift)/eps) in float64, values below 2**-511 set to 0."""
     z = sense * X.astype(np.float64)
     c = z.max(axis=axis)
     c = np.where(np.isfinite(c), c, 0.0)
     shift[:] = c
     cc = c[:, None] if axis == 1 else c[None, :]
     with np.errstate(under="ignore", over="ignore"):
-        out[...] = np.exp((z - cc) / eps)
+        out[...] = np.exp((z - cc) / eps) * 2.0 ** lift
+    out[out < 2.0 ** -511] = 0.0
 
 
 def lse_gemm_blas_finish(M, S, ra, cb, K, eps, sense, safe_sum, out, unsafe):

@@ -15,7 +15,8 @@ are those of the numpy twins of the same name in
     skipped (one pass less) when they have no rows.
 ``lse_scores_rows(Z, eps, f, zmax, nmax, second, ent, gibbs)``
     the same from given pre-activations ``Z`` (P, N) (formed by BLAS where
-    ``d`` is large: the FMA chain reads all of ``W`` once per point).
+    ``d`` is large: the FMA chain reads all of ``W`` once per point);
+    ``gibbs`` may be ``Z`` itself (a row is read before it is written).
 ``hopf_cole_rows(X, yT, g, t, eps, u, amin, nmin, second, ent, gibbs, grad, ez2, var)``
     the PDE view: ``a_j = g_j + |x - y_j|^2/(4t)`` with the squared distance
     summed directly, ``sum_k (x_k - y_jk)^2`` (no ``|x|^2 - 2 x.y + |y|^2``

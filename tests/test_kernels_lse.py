@@ -518,20 +518,27 @@ def test_lse_shift_exp_and_blas_finish_twin(dtype, sense, eps):
     ea, ra = np.empty((m, k)), np.empty(m)
     eb, cb = np.empty((k, n)), np.empty(n)
     ea2, ra2, eb2, cb2 = np.empty_like(ea), np.empty_like(ra), np.empty_like(eb), np.empty_like(cb)
-    lse.lse_shift_exp(A, eps, sense, 1, ra, ea)
-    lse.lse_shift_exp(B, eps, sense, 0, cb, eb)
-    reference.lse_shift_exp(A, eps, sense, 1, ra2, ea2)
-    reference.lse_shift_exp(B, eps, sense, 0, cb2, eb2)
+    lift = 500
+    lse.lse_shift_exp(A, eps, sense, 1, lift, ra, ea)
+    lse.lse_shift_exp(B, eps, sense, 0, lift, cb, eb)
+    reference.lse_shift_exp(A, eps, sense, 1, lift, ra2, ea2)
+    reference.lse_shift_exp(B, eps, sense, 0, lift, cb2, eb2)
     assert np.array_equal(ra, ra2) and np.array_equal(cb, cb2)
     assert ra[2] == 0.0 and cb[5] == 0.0
+    up = 2.0**lift
     # 1 ulp of exp (the kernel's fast exp) plus the rounding of its argument x
-    # (x*(1/eps) against x/eps: relative u*|x|); terms below exp(-708) flushed
+    # (x*(1/eps) against x/eps: relative u*|x|); (lifted) terms below 2**-511 flushed
     for got, want in ((ea, ea2), (eb, eb2)):
+        assert np.all((got == 0) | (got >= 2.0**-511)) and np.all(got <= up)
         with np.errstate(divide="ignore"):
-            arg = np.where(want > 0, np.abs(np.log(np.where(want > 0, want, 1.0))), 0.0)
-        tol = 2.0**-52 * (2.5 + 2 * arg) * want + np.exp(-708.0)
+            arg = np.where(want > 0, np.abs(np.log(np.where(want > 0, want / up, 1.0))), 0.0)
+        tol = 2.0**-52 * (2.5 + 2 * arg) * want + 2.0**-511
         assert np.all(np.abs(got - want) <= tol)
-    S = ea @ eb
+    # every product of two kept terms is a normal number (no subnormal arithmetic)
+    kept_a, kept_b = ea[ea > 0], eb[eb > 0]
+    if kept_a.size and kept_b.size:
+        assert kept_a.min() * kept_b.min() >= np.finfo(np.float64).tiny
+    S = (ea @ eb) * 2.0**(-2 * lift)
     M = np.empty((m, n), dtype)
     reference.maxplus_gemm(A, B, sense, M)
     K = np.isfinite(A).astype(np.float64) @ np.isfinite(B).astype(np.float64)

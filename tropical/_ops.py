@@ -26,9 +26,9 @@ from ._validate import (
 __all__ = ["matmul", "matvec", "lse", "softmax", "entropy", "power", "star", "identity"]
 
 # The BLAS fast path of the eps > 0 product is used for an entry only when its
-# shifted sum S is at least this large (float64 arithmetic): every dropped or
-# subnormal term then contributes below k * 2**-1022 / 1e-250 ~ k * 1e-58
-# relative, far below one ulp. Entries below it are recomputed exactly.
+# shifted sum S is at least this large (float64 arithmetic): every dropped
+# term then contributes below k * 2**-1011 / 1e-250 ~ k * 2**-180 relative
+# (see _gemm_lift), far below one ulp. Entries below it are recomputed exactly.
 _BLAS_SAFE_SUM = 1e-250
 # The top-2 plan settles an entry without exponentials when its two largest
 # terms are more than _TOP2_GAP*eps apart (by result itemsize): the neglected
@@ -257,14 +257,16 @@ def _lse_gemm(a, b, eps, s, out, plan=None):
         M = np.empty((m, n), a.dtype)
         _kernels.get("maxplus_gemm")(a, b, s, M)
         shift = _kernels.get("lse_shift_exp")
+        lift = _gemm_lift(k)
         ea = np.empty((m, k))
         ra = np.empty(m)
-        shift(a, eps, s, 1, ra, ea)
+        shift(a, eps, s, 1, lift, ra, ea)
         eb = np.empty((k, n))
         cb = np.empty(n)
-        shift(b, eps, s, 0, cb, eb)
+        shift(b, eps, s, 0, lift, cb, eb)
         S = ea @ eb
         del ea, eb
+        S *= 2.0 ** (-2 * lift)     # exact wherever S >= 2**-1022, so at every safe entry
         if np.isinf(a).any() or np.isinf(b).any():
             # finite-term counts: exact in float32 below 2**24 terms
             dt = np.float32 if k < 1 << 24 else np.float64
@@ -276,6 +278,20 @@ def _lse_gemm(a, b, eps, s, out, plan=None):
         _kernels.get("lse_gemm_blas_finish")(M, S, ra, cb, K, eps, s, _BLAS_SAFE_SUM, out, redo)
     if redo.any():
         _kernels.get("lse_gemm_entries")(a, b, eps, s, redo, out)
+
+
+def _gemm_lift(k):
+    """The power of two ``lift`` that ``lse_shift_exp`` scales both BLAS factors by.
+
+    Kept factors are at least ``2**-511`` (smaller ones are 0), so every product
+    in the GEMM is a normal number (no microcode assists), and at most
+    ``2**lift``: the sum of ``k`` products stays below ``k * 2**(2 lift) <=
+    2**1021``. The flushed factors are those below ``2**(-511 - lift)`` before
+    the scaling (``2**-1011`` for ``k < 2**20``): together they move an entry's
+    sum by less than ``k * 2**(-511 - lift)``, relative to a safe sum (``>=
+    _BLAS_SAFE_SUM``) at most ``k * 2**(319.5 - lift)``: ``k * 2**-180``.
+    """
+    return min(500, (1021 - int(k).bit_length()) // 2)
 
 
 def _lse_gemm_plan(a, b, eps, s):

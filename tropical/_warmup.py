@@ -41,7 +41,7 @@ def _calls(dtype):
         "lse_gemm_entries": (A, B, 0.5, 1, np.ones((3, 2), np.bool_),
                              np.empty((3, 2), dtype)),
         "lse_from_top2": (M, M, 0.5, 40.0, 1, np.empty((3, 2), dtype), np.empty((3, 2), np.bool_)),
-        "lse_shift_exp": (A, 0.5, 1, 1, np.empty(3), np.empty((3, 4))),
+        "lse_shift_exp": (A, 0.5, 1, 1, 500, np.empty(3), np.empty((3, 4))),
         "lse_gemm_blas_finish": (M, np.ones((3, 2)), np.zeros(3), np.zeros(2), np.ones((1, 1)),
                                  0.5, 1, 1e-250, np.empty((3, 2), dtype),
                                  np.empty((3, 2), np.bool_)),

@@ -39,9 +39,8 @@ __all__ = ["LSELayer", "LayerEvaluation", "attention"]
 _U = np.finfo(np.float64).eps / 2  # unit roundoff of float64
 # evaluate(): up to this many inputs the kernel forms the pre-activations itself
 # (an FMA chain, W read once per point: 2-4x faster than BLAS and a pass over a
-# (P, N) matrix); above it BLAS does. Blocks of rows of _BLOCK_WORDS floats (2 MiB).
+# (P, N) matrix); above it BLAS does.
 _FUSED_MAX_D = 32
-_BLOCK_WORDS = 1 << 18
 
 
 def _check_time(t):
@@ -148,21 +147,11 @@ class LSELayer(AffineFamily):
     def __call__(self, x):
         """``f_eps(x)`` at points ``x`` of shape (..., d); returns shape (...).
 
-        ``tropical.lse(self.preactivations(x), eps)``, computed in blocks of
-        rows whose pre-activations stay in the cache (2-3x faster than one
-        ``(P, N)`` matrix when that does not fit).
+        ``tropical.lse(self.preactivations(x), eps)``.
         """
-        X = self._points(x)
-        lead = X.shape[:-1]
-        X2 = X.reshape(-1, self.d)
-        P = X2.shape[0]
-        out = np.empty(P)
-        step = max(1, _BLOCK_WORDS // self.N)
-        for lo in range(0, P, step):
-            Z = X2[lo:lo + step] @ self._W.T
-            Z += self._b
-            out[lo:lo + step] = _ops.lse(Z, self._eps)
-        return out.reshape(lead)[()]
+        Z = self._points(x) @ self._W.T
+        Z += self._b
+        return _ops.lse(Z, self._eps)
 
     def evaluate(self, x, gibbs=True, stats=True):
         """Value, Gibbs weights, their entropy and the top pre-activations in one pass.
@@ -170,11 +159,12 @@ class LSELayer(AffineFamily):
         One compiled pass per point (kernel ``lse_layer_rows``): for ``d <=
         32`` the pre-activations ``z_j = b_j + sum_k x_k w_jk`` are formed on
         the fly (an FMA chain; no ``(P, N)`` matrix besides the Gibbs
-        weights), for larger ``d`` by BLAS in blocks of rows that stay in
-        the cache (kernel ``lse_scores_rows``; the chain would read all of
-        ``W`` once per point: 1.3x slower at ``d = 64``, 9x at ``d = 784``);
-        then the max-shifted log-sum-exp and softmax of :func:`tropical.lse`
-        / :func:`tropical.softmax`, whose rounding they share.
+        weights), for larger ``d`` by one BLAS product, the Gibbs weights
+        then written over it (kernel ``lse_scores_rows``; the chain would
+        read all of ``W`` once per point: 1.3x slower at ``d = 64``, 9x at
+        ``d = 784``); then the max-shifted log-sum-exp and softmax of
+        :func:`tropical.lse` / :func:`tropical.softmax`, whose rounding they
+        share.
 
         Parameters
         ----------
@@ -203,17 +193,19 @@ class LSELayer(AffineFamily):
         P, N = X2.shape[0], self.N
         Ps = P if stats else 0
         outs = [np.empty(P), np.empty(P), np.empty(Ps), np.empty(Ps), np.empty(P)]
-        G = np.empty((P if gibbs else 0, N))
+        G = np.empty((0, N))
         if P and self.d <= _FUSED_MAX_D:
+            G = np.empty((P if gibbs else 0, N))
             row_kernel("lse_layer_rows", P * N)(X2, np.ascontiguousarray(self._W.T), self._b,
                                                 self._eps, *outs, G)
         elif P:
-            step = max(1, _BLOCK_WORDS // N)
-            kernel = row_kernel("lse_scores_rows", P * N)
-            for lo in range(0, P, step):
-                Z = X2[lo:lo + step] @ self._W.T
-                Z += self._b
-                kernel(Z, self._eps, *(o[lo:lo + step] for o in outs), G[lo:lo + step])
+            # one BLAS call, then one pass (alternating the two in blocks of rows made
+            # both 5x slower on 2 cores: OpenBLAS's idle threads spin on the cores)
+            Z = X2 @ self._W.T
+            Z += self._b
+            if gibbs:
+                G = Z                   # each row is read before its weights are written
+            row_kernel("lse_scores_rows", P * N)(Z, self._eps, *outs, G)
         f, top, cnt, sec, ent = (o.reshape(lead)[()] if o.size == P else None for o in outs)
         if not stats:
             cnt = sec = None
