@@ -20,8 +20,9 @@ handling of the semiring zeros) are those of the numpy twins of the same name in
 ``lse_from_top2(M1, M2, eps, gap, sense, out, tie)``
     the product from the two largest terms where they are more than
     ``gap*eps`` apart; ``tie`` marks the others.
-``lse_shift_exp(X, eps, sense, axis, shift, out)``
-    the shifted exponentials of one operand for the BLAS path.
+``lse_shift_exp(X, eps, sense, axis, lift, shift, out)``
+    the shifted exponentials of one operand for the BLAS path, scaled by
+    ``2**lift``, those below ``2**-511`` after scaling set to 0.
 ``lse_gemm_blas_finish(M, S, ra, cb, K, eps, sense, safe_sum, out, unsafe)``
     the clamped result of the BLAS path; ``unsafe`` marks underflowed sums.
 
@@ -785,8 +786,8 @@ def lse_shift_exp(X, eps, sense, axis, lift, shift, out):
     ``shift[l]`` = the maximum of ``sense*X`` along ``axis`` (line ``l`` is a
     row for axis 1, a column for axis 0), 0 where that line is all semiring
     zeros; ``out = 2**lift * exp((sense*X - shift)/eps)`` in float64 (an
-    exact scaling, ``0 <= lift <= 511``), the terms ``exp(.) < 2**(-511 -
-    lift)`` flushed to 0: every kept value is at least ``2**-511``, so a
+    exact scaling, ``0 <= lift <= 510``: the flush below ``exp(-708)`` then
+    changes nothing), the terms ``exp(.) < 2**(-511 - lift)`` flushed to 0: every kept value is at least ``2**-511``, so a
     product of two is a normal number and the GEMM never computes a
     subnormal (through microcode assists, 2-3x slower at eps ~ 0.01).
     """

@@ -174,10 +174,13 @@ def test_attention_hard_limit():
 # ---- one-pass evaluation (kernel lse_layer_rows) -----------------------------------
 @pytest.mark.parametrize("d", [3, 40])
 @pytest.mark.parametrize("eps", [0.0, 1e-300, 1e-3, 0.7, 1e3])
-def test_evaluate_matches_the_separate_methods(rng, eps, d):
+def test_evaluate_matches_the_separate_methods(rng, eps, d, monkeypatch):
     import tropical
+    from tropical.views import network
 
-    # d = 40: BLAS pre-activations, the Gibbs weights written over them (lse_scores_rows)
+    # d = 40: BLAS pre-activations, the Gibbs weights written over them (lse_scores_rows),
+    # here in blocks of 2 rows (and a short last block)
+    monkeypatch.setattr(network, "_BLOCK_ENTRIES", 80)
     layer = LSELayer(rng.normal(size=(40, d)), rng.normal(size=40), eps)
     X = np.vstack([rng.normal(size=(25, d)), 1e5 * rng.normal(size=(2, d))])
     ev = layer.evaluate(X)
@@ -202,6 +205,11 @@ def test_evaluate_matches_the_separate_methods(rng, eps, d):
     assert ev.value.shape == (27,) and ev.gibbs.shape == (27, 40)
     # the value is exactly tropical.lse of the pre-activations
     np.testing.assert_array_equal(layer(X), tropical.lse(Z, eps))
+    # without the Gibbs weights or the statistics: the same numbers
+    lean = layer.evaluate(X, gibbs=False, stats=False)
+    assert lean.gibbs is None and lean.multiplicity is None
+    np.testing.assert_array_equal(lean.value, ev.value)
+    np.testing.assert_array_equal(lean.entropy, ev.entropy)
 
 
 def test_evaluate_ties_and_second_exact():
@@ -241,6 +249,13 @@ def test_evaluate_kernel_equals_numpy_twin(rng):
                 np.testing.assert_allclose(a, c, rtol=1e-13, atol=1e-13)
             # the scores kernel on BLAS's z is the layer kernel's twin: same value
             np.testing.assert_array_equal(res[1][0], outs[1][0])
+            # the Gibbs weights written over the scores: the same bits as separate arrays
+            for mod, o in zip((views, reference), res):
+                Z2 = Z.copy()
+                alias = [np.empty_like(a) for a in o[:5]]
+                mod.lse_scores_rows(Z2, eps, *alias, Z2)
+                for a, c in zip(alias + [Z2], o):
+                    np.testing.assert_array_equal(a, c)
 
 
 def test_evaluate_validates():

@@ -66,6 +66,10 @@ def check_int(k, name: str, minimum: int = 0) -> int:
 
 
 def _to_array(data, name: str) -> np.ndarray:
+    if isinstance(data, np.ma.MaskedArray):
+        # its reductions skip masked cells, which may hold NaN the kernels would read
+        raise TypeError(f"{name} is a masked array; pass {name}.filled(value) with the "
+                        "semiring zero or another value for the masked entries")
     if isinstance(data, np.ndarray):
         return data
     # Tropical wrappers and other array-likes expose __array__.

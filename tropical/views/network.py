@@ -38,9 +38,12 @@ __all__ = ["LSELayer", "LayerEvaluation", "attention"]
 
 _U = np.finfo(np.float64).eps / 2  # unit roundoff of float64
 # evaluate(): up to this many inputs the kernel forms the pre-activations itself
-# (an FMA chain, W read once per point: 2-4x faster than BLAS and a pass over a
-# (P, N) matrix); above it BLAS does.
-_FUSED_MAX_D = 32
+# (an FMA chain, W read once per point); above it one BLAS product does, the kernel
+# lse_scores_rows then reading it. benchmarks/results/network.md: at d = 8-16 the chain
+# is 1.6-1.9x faster on 2 threads (even on one), at d = 32 either may win, at d = 64
+# BLAS is 1.3x faster, at d = 784 6-9x.
+_FUSED_MAX_D = 16
+_BLOCK_ENTRIES = 1 << 24   # evaluate(), d > 32: pre-activations of at most 128 MiB at once
 
 
 def _check_time(t):
@@ -142,29 +145,34 @@ class LSELayer(AffineFamily):
 
     def preactivations(self, x) -> np.ndarray:
         """``z = W x + b`` at points ``x`` of shape (..., d): shape (..., N)."""
-        return self._points(x) @ self._W.T + self._b
+        return self._affine(self._points(x))
+
+    def _affine(self, X):
+        """``X @ W.T + b`` by one BLAS product on ``X`` flattened to 2-D (numpy's batched
+        matmul of N-D ``X`` rounds differently), the biases added in place."""
+        Z = X.reshape(-1, self.d) @ self._W.T
+        Z += self._b
+        return Z.reshape(X.shape[:-1] + (self.N,))
 
     def __call__(self, x):
         """``f_eps(x)`` at points ``x`` of shape (..., d); returns shape (...).
 
         ``tropical.lse(self.preactivations(x), eps)``.
         """
-        Z = self._points(x) @ self._W.T
-        Z += self._b
-        return _ops.lse(Z, self._eps)
+        return _ops.lse(self._affine(self._points(x)), self._eps)
 
     def evaluate(self, x, gibbs=True, stats=True):
         """Value, Gibbs weights, their entropy and the top pre-activations in one pass.
 
         One compiled pass per point (kernel ``lse_layer_rows``): for ``d <=
-        32`` the pre-activations ``z_j = b_j + sum_k x_k w_jk`` are formed on
+        16`` the pre-activations ``z_j = b_j + sum_k x_k w_jk`` are formed on
         the fly (an FMA chain; no ``(P, N)`` matrix besides the Gibbs
-        weights), for larger ``d`` by one BLAS product, the Gibbs weights
-        then written over it (kernel ``lse_scores_rows``; the chain would
-        read all of ``W`` once per point: 1.3x slower at ``d = 64``, 9x at
-        ``d = 784``); then the max-shifted log-sum-exp and softmax of
-        :func:`tropical.lse` / :func:`tropical.softmax`, whose rounding they
-        share.
+        weights), for larger ``d`` by one BLAS product per block of rows, the
+        Gibbs weights then written over it (kernel ``lse_scores_rows``; the
+        chain reads all of ``W`` once per point: 1.3x slower at ``d = 64``,
+        6-9x at ``d = 784``); then the max-shifted log-sum-exp and
+        softmax of :func:`tropical.lse` / :func:`tropical.softmax`, whose
+        rounding they share.
 
         Parameters
         ----------
@@ -193,19 +201,21 @@ class LSELayer(AffineFamily):
         P, N = X2.shape[0], self.N
         Ps = P if stats else 0
         outs = [np.empty(P), np.empty(P), np.empty(Ps), np.empty(Ps), np.empty(P)]
-        G = np.empty((0, N))
+        G = np.empty((P if gibbs else 0, N))
         if P and self.d <= _FUSED_MAX_D:
-            G = np.empty((P if gibbs else 0, N))
             row_kernel("lse_layer_rows", P * N)(X2, np.ascontiguousarray(self._W.T), self._b,
                                                 self._eps, *outs, G)
         elif P:
-            # one BLAS call, then one pass (alternating the two in blocks of rows made
-            # both 5x slower on 2 cores: OpenBLAS's idle threads spin on the cores)
-            Z = X2 @ self._W.T
-            Z += self._b
-            if gibbs:
-                G = Z                   # each row is read before its weights are written
-            row_kernel("lse_scores_rows", P * N)(Z, self._eps, *outs, G)
+            # per block of rows one BLAS product, then one pass; the Gibbs weights are
+            # written over the pre-activations (each row is read before it is written).
+            # The blocks are large: on 2 cores, small blocks alternating BLAS and Numba
+            # ran 5x slower (OpenBLAS's idle threads spin on the cores the kernel needs)
+            kernel, step = row_kernel("lse_scores_rows", P * N), max(1, _BLOCK_ENTRIES // N)
+            for lo in range(0, P, step):
+                hi = min(P, lo + step)
+                Z = np.matmul(X2[lo:hi], self._W.T, out=G[lo:hi] if gibbs else None)
+                Z += self._b
+                kernel(Z, self._eps, *(o[lo:hi] for o in outs), Z if gibbs else G)
         f, top, cnt, sec, ent = (o.reshape(lead)[()] if o.size == P else None for o in outs)
         if not stats:
             cnt = sec = None
