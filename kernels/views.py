@@ -341,6 +341,19 @@ def _gibbs_from_scores(z, n, eps, e, out_row, want, stats):
     return m + eps * math.log(s), m, cnt, sec, math.log(s) + h / s
 
 
+@njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
+def _layer_row(z, i, eps, e, want, stats, f, zmax, nmax, second, ent, gibbs):
+    """Row ``i`` of the network view from its scores ``z`` (``e``: a work row)."""
+    v, m, cnt, sec, h = _gibbs_from_scores(z, z.shape[0], eps, e, gibbs[i] if want else e,
+                                           want, stats)
+    f[i] = v
+    zmax[i] = m
+    if stats:
+        nmax[i] = cnt
+        second[i] = sec
+    ent[i] = h
+
+
 # --------------------------------------------------------------------------
 # kernels
 # --------------------------------------------------------------------------
@@ -363,14 +376,7 @@ def lse_layer_rows(X, WT, b, eps, f, zmax, nmax, second, ent, gibbs):
                 wk = WT[k]
                 for j in range(n):
                     z[j] += xk * wk[j]
-            row = gibbs[i] if want else e
-            v, m, cnt, sec, h = _gibbs_from_scores(z, n, eps, e, row, want, stats)
-            f[i] = v
-            zmax[i] = m
-            if stats:
-                nmax[i] = cnt
-                second[i] = sec
-            ent[i] = h
+            _layer_row(z, i, eps, e, want, stats, f, zmax, nmax, second, ent, gibbs)
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
@@ -383,14 +389,7 @@ def lse_scores_rows(Z, eps, f, zmax, nmax, second, ent, gibbs):
     for blk in prange(nblocks):
         e = np.empty(n, np.float64)
         for i in range(blk * _RB, min(blk * _RB + _RB, P)):
-            row = gibbs[i] if want else e
-            v, m, cnt, sec, h = _gibbs_from_scores(Z[i], n, eps, e, row, want, stats)
-            f[i] = v
-            zmax[i] = m
-            if stats:
-                nmax[i] = cnt
-                second[i] = sec
-            ent[i] = h
+            _layer_row(Z[i], i, eps, e, want, stats, f, zmax, nmax, second, ent, gibbs)
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_CONTRACT, error_model="numpy")
