@@ -29,9 +29,9 @@ def run_python(code, env_extra=None, timeout=300, check=True):
     return proc
 
 
-def run_cli(*args, timeout=300):
+def run_cli(*args, timeout=300, **env):
     return subprocess.run([sys.executable, "-m", "tropical.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, env=dict(os.environ))
+                          text=True, timeout=timeout, env={**os.environ, **env})
 
 
 # ---- lazy imports ---------------------------------------------------------------
@@ -323,6 +323,12 @@ def test_cli_selfcheck_kernel_identities():
 def test_cli_info_and_usage():
     proc = run_cli("info")
     assert proc.returncode == 0 and "tropical-engine" in proc.stdout
+    # the OpenBLAS switch the eps > 0 product's speed depends on (docs/kernels.md)
+    assert "OPENBLAS_THREAD_TIMEOUT=4" in run_cli("info", OPENBLAS_THREAD_TIMEOUT="4").stdout
+    unset = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    proc = subprocess.run([sys.executable, "-m", "tropical.cli", "info"], capture_output=True,
+                          text=True, timeout=300, env=unset)
+    assert "OPENBLAS_THREAD_TIMEOUT=(unset" in proc.stdout
     proc = run_cli()
     assert proc.returncode == 2  # argparse: a command is required
 

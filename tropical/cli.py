@@ -91,6 +91,10 @@ def _cmd_info(args) -> int:
         print(f"numba {numba.__version__}, threads {numba.get_num_threads()}, "
               f"NUMBA_CACHE_DIR={os.environ.get('NUMBA_CACHE_DIR', '(default)')}")
         print(f"512-bit vectors preferred: {'yes' if _config.wide_vectors_active() else 'no'}")
+    timeout = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+    print("OPENBLAS_THREAD_TIMEOUT=" + (timeout if timeout else
+          "(unset: OpenBLAS's idle threads spin ~65 ms after each call; on few cores "
+          "4 lets the kernels that follow have them, see docs/kernels.md, Switches)"))
     return 0
 
 
