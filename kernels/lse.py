@@ -787,9 +787,10 @@ def lse_shift_exp(X, eps, sense, axis, lift, shift, out):
     row for axis 1, a column for axis 0), 0 where that line is all semiring
     zeros; ``out = 2**lift * exp((sense*X - shift)/eps)`` in float64 (an
     exact scaling, ``0 <= lift <= 510``: the flush below ``exp(-708)`` then
-    changes nothing), the terms ``exp(.) < 2**(-511 - lift)`` flushed to 0: every kept value is at least ``2**-511``, so a
-    product of two is a normal number and the GEMM never computes a
-    subnormal (through microcode assists, 2-3x slower at eps ~ 0.01).
+    changes nothing), the terms ``exp(.) < 2**(-511 - lift)`` flushed to 0:
+    every kept value is at least ``2**-511``, so a product of two is a normal
+    number and the GEMM never computes a subnormal (through microcode
+    assists, 2-3x slower at eps ~ 0.01).
     """
     m, n = X.shape
     sg = np.float64(sense)

@@ -287,7 +287,7 @@ def _gemm_lift(k):
     in the GEMM is a normal number (no microcode assists), and at most
     ``2**lift``: the sum of ``k`` products stays below ``k * 2**(2 lift) <=
     2**1021``. The flushed factors are those below ``2**(-511 - lift)`` before
-    the scaling (``2**-1011`` for ``k < 2**20``): together they move an entry's
+    the scaling (``2**-1011`` for ``k < 2**21``): together they move an entry's
     sum by less than ``k * 2**(-511 - lift)``, relative to a safe sum (``>=
     _BLAS_SAFE_SUM``) at most ``k * 2**(319.5 - lift)``: ``k * 2**-180``.
     """
