@@ -227,6 +227,25 @@ def test_evaluate_ties_and_second_exact():
     assert np.ndim(layer.evaluate([1.0]).value) == 0
 
 
+@pytest.mark.parametrize("d", [1, 2, 40])
+def test_call_shapes_and_bits(rng, d):
+    import tropical
+
+    layer = LSELayer(rng.normal(size=(30, d)), rng.normal(size=30), 0.25)
+    X = rng.normal(size=(3, 7, d))
+    out = layer(X)
+    assert out.shape == (3, 7)
+    # one BLAS product on the points flattened to 2-D: the same bits as the rows
+    # of evaluate and as tropical.lse of the pre-activations, whatever the batch shape
+    np.testing.assert_array_equal(out, tropical.lse(layer.preactivations(X), 0.25))
+    np.testing.assert_array_equal(out.ravel(), layer(X.reshape(-1, d)))
+    if d > 16:  # evaluate's BLAS path: the same pre-activations
+        np.testing.assert_array_equal(layer.evaluate(X).value, out)
+    assert np.ndim(layer(X[0, 0])) == 0 and layer(np.zeros((0, d))).shape == (0,)
+    if d == 1:
+        assert np.ndim(layer(0.5)) == 0 and layer([0.5, 1.5]).shape == (2,)
+
+
 def test_evaluate_kernel_equals_numpy_twin(rng):
     from tropical.kernels import reference, views
 
