@@ -9,7 +9,7 @@ baseline, run in the same process, alternating):
    against ``tropical.lse(x @ W.T + b)``.
 3. ``LSELayer.evaluate(x)`` at each ``d``: the kernel that forms the pre-activations
    itself (``lse_layer_rows``, an FMA chain per point) against one BLAS product then
-   ``lse_scores_rows``; ``evaluate`` takes the first up to ``d = 32``
+   ``lse_scores_rows``; ``evaluate`` takes the first up to ``d = 16``
    (``tropical.views.network._FUSED_MAX_D``) and the second above.
 
 Usage::
@@ -32,7 +32,7 @@ import numpy as np
 import tropical
 from tropical import _kernels
 from tropical._validate import as_semiring_array
-from tropical.views.network import LSELayer
+from tropical.views.network import _FUSED_MAX_D, LSELayer
 
 
 def _best(fns, repeats):
@@ -107,7 +107,6 @@ def bench_evaluate(repeats, lines):
 
         t = _best({"chain": chain, "blas": blas}, repeats)
         per = 1e9 / (P * n)
-        from tropical.views.network import _FUSED_MAX_D
         lines.append(f"| {d} | {n} | {P} | {t['chain'] * per:.2f} | {t['blas'] * per:.2f} | "
                      f"{t['chain'] / t['blas']:.2f} | "
                      f"{'FMA chain' if d <= _FUSED_MAX_D else 'BLAS'} |")

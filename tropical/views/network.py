@@ -43,7 +43,7 @@ _U = np.finfo(np.float64).eps / 2  # unit roundoff of float64
 # is 1.6-1.9x faster on 2 threads (even on one), at d = 32 either may win, at d = 64
 # BLAS is 1.3x faster, at d = 784 6-9x.
 _FUSED_MAX_D = 16
-_BLOCK_ENTRIES = 1 << 24   # evaluate(), d > 32: pre-activations of at most 128 MiB at once
+_BLOCK_ENTRIES = 1 << 24   # evaluate(), d > 16: pre-activations of at most 128 MiB at once
 
 
 def _check_time(t):
@@ -147,10 +147,11 @@ class LSELayer(AffineFamily):
         """``z = W x + b`` at points ``x`` of shape (..., d): shape (..., N)."""
         return self._affine(self._points(x))
 
-    def _affine(self, X):
+    def _affine(self, X, out=None):
         """``X @ W.T + b`` by one BLAS product on ``X`` flattened to 2-D (numpy's batched
-        matmul of N-D ``X`` rounds differently), the biases added in place."""
-        Z = X.reshape(-1, self.d) @ self._W.T
+        matmul of N-D ``X`` rounds differently), the biases added in place (into
+        ``out``, shape ``(P, N)``, if given)."""
+        Z = np.matmul(X.reshape(-1, self.d), self._W.T, out=out)
         Z += self._b
         return Z.reshape(X.shape[:-1] + (self.N,))
 
@@ -213,8 +214,7 @@ class LSELayer(AffineFamily):
             kernel, step = row_kernel("lse_scores_rows", P * N), max(1, _BLOCK_ENTRIES // N)
             for lo in range(0, P, step):
                 hi = min(P, lo + step)
-                Z = np.matmul(X2[lo:hi], self._W.T, out=G[lo:hi] if gibbs else None)
-                Z += self._b
+                Z = self._affine(X2[lo:hi], out=G[lo:hi] if gibbs else None)
                 kernel(Z, self._eps, *(o[lo:hi] for o in outs), Z if gibbs else G)
         f, top, cnt, sec, ent = (o.reshape(lead)[()] if o.size == P else None for o in outs)
         if not stats:
