@@ -59,8 +59,8 @@ of the thread count; the threshold was measured, see
   same FMA chains and exp; ``_vfma`` is ``llvm.fmuladd``, fused exactly where
   the scalar code is contracted). These vectors are eight lanes whatever
   ``TROPICAL_WIDE_VECTORS`` says (LLVM splits them where registers are
-  narrower). Where ``1/eps`` overflows (``eps`` below about ``5.6e-309``), the
-  scalar path with a true division runs. Otherwise per term one vector
+  narrower). Where ``log2(e)/eps`` overflows (``eps`` below about ``8e-309``),
+  the scalar path with a true division runs. Otherwise per term one vector
   pass computes the terms (stored over ``z_j``) and their sums; one vector
   pass over the samples computes ``f`` (a branch-free log, ``_log_ge1``),
   ``r`` and ``c = r/s``; then the ``d + 1`` dot products over the sub-block
@@ -87,24 +87,34 @@ of the thread count; the threshold was measured, see
   a 512-bit vector) by terms with ``w = 0`` and ``b = -inf``, whose terms are
   exactly 0.
 
-The exp is the branch-free polynomial of :mod:`tropical.kernels.lse`
-(``_exp_term``: at most 0.943 ulp, flushes results below ``exp(-708)`` to 0,
-which cannot change a sum ``s >= 1``), copied here because a cached Numba
-kernel and every helper it calls must live in one file (Numba's cache does not
-notice edits in another file); ``tests/test_fit.py`` checks that the two
-copies agree bit for bit. Where ``_flush_free`` proves from ``W``, ``b`` and
-the box of the samples that no exponent ``(z_j - m)/eps`` can fall below
-``-700`` (once per evaluation, ``O(N d)``), the terms use ``_exp_unflushed``,
-the same operations without the two selects of the flush: the same bits,
-two vector operations fewer per term. The same bounds guard against overflow:
+The terms are ``exp((z_j - m)/eps) = 2^((z_j - m) sc)`` with ``sc =
+log2(e)/eps`` (``_exps_term``): ``k = round(x sc)`` and ``f = x sc - k`` each
+by one true FMA (``llvm.fma``) on ``x = z_j - m``, a degree-11 polynomial of
+``2^f`` on ``[-1/2, 1/2]`` and ``2^k`` put into the exponent. It is below 1 ulp
+of ``2^(x sc)`` of the two doubles (0.963 ulp the worst of 240,000 random
+arguments against mpmath; ``sc`` is ``log2(e)/eps`` correctly rounded, 0.55 u
+relative, so about ``0.55 |x|/eps`` ulps more against the exact term, where
+``exp((z - m)*(1/eps))`` with :mod:`tropical.kernels.lse`'s exp lost about
+``|x|/eps`` ulps to two roundings before its own 0.943), exactly 1 at ``x = 0`` and flushes
+results below ``2^-1021.5`` (about ``exp(-708.05)``) to 0, which cannot change a
+sum ``s >= 1``; no ``ln 2`` reduction constants and no separate product by
+``1/eps``: 17 vector operations per term with the subtraction, the scaling and
+the sum, against 19, which is 6-10 % of the whole kernel. Where ``_flush_free``
+proves from ``W``, ``b`` and the box of the samples that no exponent ``(z_j -
+m)/eps`` can fall below ``-700`` (once per evaluation, ``O(N d)``), the terms
+use ``_exps_unflushed``, the same operations without the compare and select of
+the flush: the same bits. Where ``sc`` overflows (``eps`` below about
+``8e-309``) the terms are ``exp((z_j - m)/eps)`` by true division and the
+branch-free exp of :mod:`tropical.kernels.lse` (``_exp_term``, copied here
+because a cached Numba kernel and every helper it calls must live in one file:
+Numba's cache does not notice edits in another file; ``tests/test_fit.py``
+checks that the two copies agree bit for bit). The same bounds guard against overflow:
 where ``max_j |b_j| + sum_k max_j |w_jk| max_i |x_ik|`` reaches ``2^1000`` a
 partial sum of some ``z_j`` could overflow, and the kernel returns NaN (loss,
 ``f`` and gradients) instead of a finite wrong number. The log of the small-``N`` layout, ``_log_ge1``
 (``x >= 1``), is fdlibm's ``e_log.c`` (reduction to ``[sqrt(2)/2, sqrt(2)]``,
 its polynomial of degree 7 in ``s^2``) without branches, below 1 ulp
-(``tests/test_fit.py`` checks it against mpmath). ``(z - m)/eps`` is computed
-as ``(z - m)*(1/eps)`` while ``1/eps`` is finite and by true division when it
-overflows.
+(``tests/test_fit.py`` checks it against mpmath).
 
 ``lse_fit_adam(X, y, W, b, eps, lr, step0, count, tol, parallel, mW, vW, mb, vb,
 bestW, bestb, best, history, f, gW, gb) -> (done, status)``
@@ -120,6 +130,7 @@ matching shapes, ``eps >= 0``, ``M >= 1``).
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 from llvmlite import ir
@@ -288,6 +299,106 @@ def _exp_unflushed_array(x, out):
 _FLUSH_FREE_BELOW = 700.0  # no exponent (z_j - m)/eps can fall below -this: no flush
 
 
+# --------------------------------------------------------------------------
+# The terms' exp: exp((z_j - m)/eps) = 2^((z_j - m) sc) with sc = log2(e)/eps
+# --------------------------------------------------------------------------
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """``a*b + c`` rounded once (``llvm.fma``: the FMA instruction, libm's ``fma``
+    on a target without one), whatever the fast-math flags of the caller."""
+    if not all(isinstance(v, types.Float) for v in (a, b, c)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        dbl = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [dbl],
+                                              ir.FunctionType(dbl, [dbl] * 3))
+        return builder.call(fn, [context.cast(builder, v, t, types.float64)
+                                 for v, t in zip(args, sig.args)])
+
+    return types.float64(a, b, c), codegen
+
+
+def _fma_exact(a, b, c):
+    """Plain-Python ``a*b + c`` rounded once (exact rational arithmetic; the
+    stand-in of :func:`_fma` without the JIT)."""
+    a, b, c = float(a), float(b), float(c)
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        return np.float64(a * b + c)
+    return np.float64(float(Fraction(a) * Fraction(b) + Fraction(c)))
+
+
+if numba.config.DISABLE_JIT:
+    _fma = _fma_exact  # noqa: F811
+
+
+# 1 + f*(P1 + f*(P2 + ... + f*P11)) ~ 2^f on [-1/2, 1/2]: the Chebyshev fit of
+# degree 10 to (2^f - 1)/f at 200 bits (mpmath.chebyfit), each coefficient
+# rounded to the nearest double (tests/test_fit.py recomputes them)
+_P1 = 0.6931471805599453
+_P2 = 0.24022650695910097
+_P3 = 0.0555041086648216
+_P4 = 0.009618129107606888
+_P5 = 0.0013333558146416936
+_P6 = 0.0001540353044173605
+_P7 = 1.525273382983612e-05
+_P8 = 1.321544258792169e-06
+_P9 = 1.0178062445845774e-07
+_P10 = 7.072585949269223e-09
+_P11 = 4.4549605981865186e-10
+_SCALED_ZERO_BELOW = -1021.0  # round(x sc) below this: 2^(x sc) < 2^-1021.5, flushed
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
+def _exps_unflushed(x, sc):
+    """``2^(x sc)`` for ``x sc`` in ``[-1021, 0]`` (the terms ``exp((z_j - m)/eps)``
+    with ``x = z_j - m`` and ``sc = log2(e)/eps``): below 1 ulp of the exact
+    ``2^(x sc)`` of the two doubles, exactly 1 at ``x = 0``.
+
+    ``k = round(x sc)`` by the rounding trick on one FMA, ``f = x sc - k`` by a
+    second (exact but for one rounding of a number below 1/2: no ``ln 2``
+    reduction constants, no separate ``x/eps``), the degree-11 polynomial of
+    ``2^f`` and ``2^k`` added to the exponent bits: 17 vector operations per
+    term with the subtraction and the sum, against 19 for ``exp((z - m)*inv)``
+    (whose rounded product also costs ``|x|/eps`` ulps before the exp).
+    Outside the range the exponent field wraps (no flush: the kernels call it
+    where :func:`_flush_free` proved every ``(z_j - m)/eps >= -700``).
+    """
+    t = _fma(x, sc, _ROUND)
+    kf = t - _ROUND
+    f = _fma(x, sc, -kf)
+    q = _P11
+    q = q * f + _P10
+    q = q * f + _P9
+    q = q * f + _P8
+    q = q * f + _P7
+    q = q * f + _P6
+    q = q * f + _P5
+    q = q * f + _P4
+    q = q * f + _P3
+    q = q * f + _P2
+    q = q * f + _P1
+    p = f * q + 1.0
+    return _i64_bits_as_f64(_f64_bits_as_i64(p) + (_f64_bits_as_i64(t) << 52))
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
+def _exps_term(x, sc):
+    """:func:`_exps_unflushed` for every ``x <= 0``, results with ``round(x sc)
+    < -1021`` (below ``2^-1021.5``, about ``exp(-708.05)``) flushed to 0: one
+    compare and one select more (the garbage computed for those lanes is
+    discarded)."""
+    y = _exps_unflushed(x, sc)
+    return y if _fma(x, sc, _ROUND) - _ROUND >= _SCALED_ZERO_BELOW else 0.0
+
+
+@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
+def _exps_array(x, sc, out, unflushed):
+    """out[i] = _exps_unflushed(x[i], sc) or _exps_term(x[i], sc) (tests)."""
+    for i in range(x.shape[0]):
+        out[i] = _exps_unflushed(x[i], sc) if unflushed else _exps_term(x[i], sc)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _coord_ranges(XT, d):
     """``R[k] = max_i |XT[k, i]|`` for ``k < d`` (once per call; the bound of
@@ -427,6 +538,12 @@ _vfma = _vector_op("_vfma", 3,
                    "Lane-wise a * b + c, fused where the target has FMA (``llvm.fmuladd``:"
                    " exactly what FMA contraction does to the scalar code, so the same bits"
                    " there; no per-lane library call on targets without FMA).")
+_vfma_exact = _vector_op(
+    "_vfma_exact", 3, lambda b, x, y, z: _call(b, "llvm.fma.v8f64", 3, x, y, z),
+    "Lane-wise ``a * b + c`` rounded once (``llvm.fma``: :func:`_fma` on eight lanes).")
+_vfms_exact = _vector_op(
+    "_vfms_exact", 3, lambda b, x, y, z: _call(b, "llvm.fma.v8f64", 3, x, y, b.fneg(z)),
+    "Lane-wise ``a * b - c`` rounded once (one ``vfmsub``).")
 _vmax = _vector_op("_vmax", 2,
                    lambda b, x, y: _call(b, "llvm.maxnum.v8f64", 2, x, y, flags=("nnan",)),
                    "Lane-wise max of operands that are never NaN.")
@@ -514,6 +631,12 @@ if numba.config.DISABLE_JIT:  # plain-Python stand-ins: numpy arrays of eight la
     def _vmax(a, b):  # noqa: F811
         return np.maximum(a, b)
 
+    def _vfma_exact(a, b, c):  # noqa: F811
+        return np.array([_fma_exact(*v) for v in zip(a, b, c)])
+
+    def _vfms_exact(a, b, c):  # noqa: F811
+        return np.array([_fma_exact(u, v, -w) for u, v, w in zip(a, b, c)])
+
     def _vexp_scale(p, t, kf):  # noqa: F811
         return (p.view(np.int64) + (t.view(np.int64) << 52)).view(np.float64)
 
@@ -525,44 +648,45 @@ if numba.config.DISABLE_JIT:  # plain-Python stand-ins: numpy arrays of eight la
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _vexp_unflushed(x):
-    """:func:`_exp_unflushed` on eight lanes: the same operations, the same bits (the
-    final ``2^k`` by :func:`_vexp_scale`: one ``vscalefpd`` on AVX-512, exact)."""
-    t = _vfma(x, _vsplat(_LOG2E), _vsplat(_ROUND))
-    kf = _vsub(t, _vsplat(_ROUND))
-    r = _vfma(kf, _vsplat(-_LN2_HI), x)
-    r = _vfma(kf, _vsplat(-_LN2_LO), r)
-    q = _vsplat(_Q9)
-    q = _vfma(q, r, _vsplat(_Q8))
-    q = _vfma(q, r, _vsplat(_Q7))
-    q = _vfma(q, r, _vsplat(_Q6))
-    q = _vfma(q, r, _vsplat(_Q5))
-    q = _vfma(q, r, _vsplat(_Q4))
-    q = _vfma(q, r, _vsplat(_Q3))
-    q = _vfma(q, r, _vsplat(_Q2))
-    q = _vfma(q, r, _vsplat(_Q1))
-    q = _vfma(q, r, _vsplat(_Q0))
-    one = _vsplat(1.0)
-    return _vexp_scale(_vfma(r, _vfma(r, q, one), one), t, kf)
+def _vexps_unflushed(x, sc):
+    """:func:`_exps_unflushed` on eight lanes (``sc`` splat): the same operations,
+    the same bits (the final ``2^k`` by :func:`_vexp_scale`: one ``vscalefpd`` on
+    AVX-512, exact)."""
+    rnd = _vsplat(_ROUND)
+    t = _vfma_exact(x, sc, rnd)
+    kf = _vsub(t, rnd)
+    f = _vfms_exact(x, sc, kf)
+    q = _vfma(_vsplat(_P11), f, _vsplat(_P10))
+    q = _vfma(q, f, _vsplat(_P9))
+    q = _vfma(q, f, _vsplat(_P8))
+    q = _vfma(q, f, _vsplat(_P7))
+    q = _vfma(q, f, _vsplat(_P6))
+    q = _vfma(q, f, _vsplat(_P5))
+    q = _vfma(q, f, _vsplat(_P4))
+    q = _vfma(q, f, _vsplat(_P3))
+    q = _vfma(q, f, _vsplat(_P2))
+    q = _vfma(q, f, _vsplat(_P1))
+    return _vexp_scale(_vfma(f, q, _vsplat(1.0)), t, kf)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _vexp_term(x):
-    """:func:`_exp_term` on eight lanes (the flush below ``exp(-708)``)."""
-    lo = _vsplat(_TERM_ZERO_BELOW)
-    zero = _vsplat(0.0)
-    y = _vexp_unflushed(_vselect_ge(x, lo, x, zero))
-    return _vselect_ge(x, lo, y, zero)
+def _vexps_term(x, sc):
+    """:func:`_exps_term` on eight lanes (the flush below ``2^-1021.5``)."""
+    rnd = _vsplat(_ROUND)
+    kf = _vsub(_vfma_exact(x, sc, rnd), rnd)
+    return _vselect_ge(kf, _vsplat(_SCALED_ZERO_BELOW), _vexps_unflushed(x, sc),
+                       _vsplat(0.0))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _vexp_array(x, out, unflushed):
+def _vexps_array(x, sc, out, unflushed):
     """out[i:i+8] = the eight-lane exp of x[i:i+8] (tests: the bits of the scalar ones);
     ``len(x)`` a multiple of 8."""
     assert x.shape[0] % 8 == 0 and out.shape[0] == x.shape[0]
+    vs = _vsplat(sc)
     for i in range(0, x.shape[0], 8):
         v = _vload(x, i)
-        _vstore(out, i, _vexp_unflushed(v) if unflushed else _vexp_term(v))
+        _vstore(out, i, _vexps_unflushed(v, vs) if unflushed else _vexps_term(v, vs))
 
 
 _Z_TOO_BIG = 2.0 ** 1000  # |b_j| + sum_k |w_jk| |x_k| from here on: NaN, not a wrong number
@@ -597,8 +721,9 @@ def _bounds(R, W, b):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _flush_free(spread, big, d, inv):
     """Whether ``(z_j - max_l z_l)*inv >= -_FLUSH_FREE_BELOW`` provably holds for every
-    sample in the box of :func:`_bounds` and every term (then :func:`_exp_unflushed`
-    computes exactly what :func:`_exp_term` would).
+    sample in the box of :func:`_bounds` and every term (then ``(z_j - m) sc >= -700
+    log2(e) (1 + margin) > -1011``, far inside the range of :func:`_exps_unflushed`,
+    which computes exactly what :func:`_exps_term` would).
 
     ``z_l - z_j <= spread``; the rounding of ``z`` (``d + 1`` operations on
     terms of size at most ``big``), of the subtraction and of the product is
@@ -689,7 +814,7 @@ def _row_max(z):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _terms(z, m, eps, inv, use_div, e):
+def _terms(z, m, eps, use_div, e):
     """e[j] = exp((z[j] - m)/eps) in [0, 1]; eps = 0: the indicator of z[j] == m."""
     n = z.shape[0]
     if eps == 0.0:
@@ -699,8 +824,9 @@ def _terms(z, m, eps, inv, use_div, e):
         for j in range(n):
             e[j] = _exp_term((z[j] - m) / eps)
     else:
+        sc = _LOG2E / eps
         for j in range(n):
-            e[j] = _exp_term((z[j] - m) * inv)
+            e[j] = _exps_term(z[j] - m, sc)
 
 
 @njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
@@ -744,7 +870,7 @@ def _setup(X, W, b, eps):
         for k in range(d):
             WT[k, j] = W[j, k]
     inv = 1.0 / eps if eps > 0.0 else _INF
-    use_div = not (inv < _INF)
+    use_div = not (eps > 0.0 and _LOG2E / eps < _INF)   # the scale of _exps overflows
     nblocks = min(_NBLOCK, M)
     size = (M + nblocks - 1) // nblocks
     nblocks = (M + size - 1) // size
@@ -829,7 +955,7 @@ def _max4(Z, m):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _terms4(Z, m, eps, inv, use_div, unflushed, E):
+def _terms4(Z, m, eps, use_div, unflushed, E):
     """E[s, j] = exp((Z[s, j] - m[s])/eps) for the four rows (eps = 0: indicator)."""
     n = Z.shape[1]
     z0, z1, z2, z3 = Z[0], Z[1], Z[2], Z[3]
@@ -848,17 +974,19 @@ def _terms4(Z, m, eps, inv, use_div, unflushed, E):
             e2[j] = _exp_term((z2[j] - m2) / eps)
             e3[j] = _exp_term((z3[j] - m3) / eps)
     elif unflushed:
+        sc = _LOG2E / eps
         for j in range(n):
-            e0[j] = _exp_unflushed((z0[j] - m0) * inv)
-            e1[j] = _exp_unflushed((z1[j] - m1) * inv)
-            e2[j] = _exp_unflushed((z2[j] - m2) * inv)
-            e3[j] = _exp_unflushed((z3[j] - m3) * inv)
+            e0[j] = _exps_unflushed(z0[j] - m0, sc)
+            e1[j] = _exps_unflushed(z1[j] - m1, sc)
+            e2[j] = _exps_unflushed(z2[j] - m2, sc)
+            e3[j] = _exps_unflushed(z3[j] - m3, sc)
     else:
+        sc = _LOG2E / eps
         for j in range(n):
-            e0[j] = _exp_term((z0[j] - m0) * inv)
-            e1[j] = _exp_term((z1[j] - m1) * inv)
-            e2[j] = _exp_term((z2[j] - m2) * inv)
-            e3[j] = _exp_term((z3[j] - m3) * inv)
+            e0[j] = _exps_term(z0[j] - m0, sc)
+            e1[j] = _exps_term(z1[j] - m1, sc)
+            e2[j] = _exps_term(z2[j] - m2, sc)
+            e3[j] = _exps_term(z3[j] - m3, sc)
 
 
 @njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
@@ -875,7 +1003,7 @@ def _sum4(E, out):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _block(X, y, WT, b, eps, inv, use_div, unflushed, lo, hi, f, acc):
+def _block(X, y, WT, b, eps, use_div, unflushed, lo, hi, f, acc):
     """Samples ``lo <= i < hi``: fill ``f[i]``, add to ``acc``, return the sum of r^2.
 
     Samples go in groups of four: every pass over ``j`` (pre-activations,
@@ -900,7 +1028,7 @@ def _block(X, y, WT, b, eps, inv, use_div, unflushed, lo, hi, f, acc):
     while i + 4 <= hi:
         _preactivations4(WT, b, X, i, Z)
         _max4(Z, m4)
-        _terms4(Z, m4, eps, inv, use_div, unflushed, E)
+        _terms4(Z, m4, eps, use_div, unflushed, E)
         _sum4(E, s4)
         for s in range(4):
             tot = s4[s]
@@ -917,7 +1045,7 @@ def _block(X, y, WT, b, eps, inv, use_div, unflushed, lo, hi, f, acc):
         x = X[i]
         _preactivations(WT, b, x, z)
         m = _row_max(z)
-        _terms(z, m, eps, inv, use_div, e)
+        _terms(z, m, eps, use_div, e)
         tot = _sum(e)
         fi = m + eps * math.log(tot) if eps > 0.0 else m
         f[i] = fi
@@ -1010,10 +1138,10 @@ def _max_t(XT, W, b, i0, n, mx):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _terms_fused_t(XT, W, b, i0, n, mx, inv, unflushed, Z, sv, act, na):
-    """Z[j, t] = exp((z_j(x_(i0 + t)) - mx[t])*inv), sv[t] = their sum in order, for
+def _terms_fused_t(XT, W, b, i0, n, mx, sc, unflushed, Z, sv, act, na):
+    """Z[j, t] = exp((z_j(x_(i0 + t)) - mx[t])/eps), sv[t] = their sum in order, for
     the terms ``j = act[a]``, ``a < na``, ``z`` recomputed exactly as :func:`_max_t`
-    did (``eps > 0`` with finite ``1/eps``, ``d <= 2``)."""
+    did (``eps > 0`` with finite ``sc = log2(e)/eps``, ``d <= 2``)."""
     dp = XT.shape[0]
     for t in range(n):
         sv[t] = 0.0
@@ -1025,12 +1153,12 @@ def _terms_fused_t(XT, W, b, i0, n, mx, inv, unflushed, Z, sv, act, na):
             bj, w0 = b[j], W[j, 0]
             if unflushed:
                 for t in range(n):
-                    e = _exp_unflushed((_z1(bj, w0, x0[t]) - mx[t]) * inv)
+                    e = _exps_unflushed(_z1(bj, w0, x0[t]) - mx[t], sc)
                     zr[t] = e
                     sv[t] += e
             else:
                 for t in range(n):
-                    e = _exp_term((_z1(bj, w0, x0[t]) - mx[t]) * inv)
+                    e = _exps_term(_z1(bj, w0, x0[t]) - mx[t], sc)
                     zr[t] = e
                     sv[t] += e
     else:
@@ -1041,12 +1169,12 @@ def _terms_fused_t(XT, W, b, i0, n, mx, inv, unflushed, Z, sv, act, na):
             bj, w0, w1 = b[j], W[j, 0], W[j, 1]
             if unflushed:
                 for t in range(n):
-                    e = _exp_unflushed((_z2(bj, w0, w1, x0[t], x1[t]) - mx[t]) * inv)
+                    e = _exps_unflushed(_z2(bj, w0, w1, x0[t], x1[t]) - mx[t], sc)
                     zr[t] = e
                     sv[t] += e
             else:
                 for t in range(n):
-                    e = _exp_term((_z2(bj, w0, w1, x0[t], x1[t]) - mx[t]) * inv)
+                    e = _exps_term(_z2(bj, w0, w1, x0[t], x1[t]) - mx[t], sc)
                     zr[t] = e
                     sv[t] += e
 
@@ -1070,9 +1198,9 @@ def _active1_t(XT, W, b, i0, n, mx, inv, T, act):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _zterms4_t(XT, W4, b, i0, n, inv, unflushed, Zg, E, mx, sv):
+def _zterms4_t(XT, W4, b, i0, n, sc, unflushed, Zg, E, mx, sv):
     """``d`` padded to 4 (``W4``: ``(N, 4)``, zero columns after ``d``), ``eps > 0`` with
-    finite ``1/eps``: maxima, terms and sums of the sub-block in explicit eight-lane
+    finite ``sc = log2(e)/eps``: maxima, terms and sums of the sub-block in explicit eight-lane
     vectors, the terms vector-major.
 
     For each vector ``g`` of eight samples (a vector starts at or before sample
@@ -1086,7 +1214,7 @@ def _zterms4_t(XT, W4, b, i0, n, inv, unflushed, Zg, E, mx, sv):
     registers.
     """
     N = W4.shape[0]
-    vi = _vsplat(inv)
+    vs = _vsplat(sc)
     x0r, x1r, x2r, x3r = XT[0], XT[1], XT[2], XT[3]
     for g in range((n + 7) // 8):
         o = i0 + 8 * g
@@ -1108,12 +1236,12 @@ def _zterms4_t(XT, W4, b, i0, n, inv, unflushed, Zg, E, mx, sv):
         base = 8 * g * N
         if unflushed:
             for j in range(N):
-                e = _vexp_unflushed(_vmul(_vsub(_vload(Zg, 8 * j), m), vi))
+                e = _vexps_unflushed(_vsub(_vload(Zg, 8 * j), m), vs)
                 _vstore(E, base + 8 * j, e)
                 s = _vadd(s, e)
         else:
             for j in range(N):
-                e = _vexp_term(_vmul(_vsub(_vload(Zg, 8 * j), m), vi))
+                e = _vexps_term(_vsub(_vload(Zg, 8 * j), m), vs)
                 _vstore(E, base + 8 * j, e)
                 s = _vadd(s, e)
         _vstore(sv, 8 * g, s)
@@ -1282,11 +1410,12 @@ def _zmax_t(XT, W, b, i0, n, Z, mx):
 
 
 @njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _terms_t(Z, n, mx, eps, inv, use_div, unflushed, sv, act, na):
+def _terms_t(Z, n, mx, eps, use_div, unflushed, sv, act, na):
     """Z[j, t] <- exp((Z[j, t] - mx[t])/eps) (eps = 0: indicator), sv[t] = sum_j in order,
     for the terms ``j = act[a]``, ``a < na``. ``unflushed``: :func:`_flush_free` has
-    proven every exponent ``>= -700``, so :func:`_exp_unflushed` gives the same bits
-    with two selects fewer per term."""
+    proven every exponent ``>= -700``, so :func:`_exps_unflushed` gives the same bits
+    as :func:`_exps_term` without its compare and select."""
+    sc = _LOG2E / eps if eps > 0.0 else 0.0
     for t in range(n):
         sv[t] = 0.0
     for a in range(na):
@@ -1303,12 +1432,12 @@ def _terms_t(Z, n, mx, eps, inv, use_div, unflushed, sv, act, na):
                 sv[t] += e
         elif unflushed:
             for t in range(n):
-                e = _exp_unflushed((zr[t] - mx[t]) * inv)
+                e = _exps_unflushed(zr[t] - mx[t], sc)
                 zr[t] = e
                 sv[t] += e
         else:
             for t in range(n):
-                e = _exp_term((zr[t] - mx[t]) * inv)
+                e = _exps_term(zr[t] - mx[t], sc)
                 zr[t] = e
                 sv[t] += e
 
@@ -1445,16 +1574,16 @@ def _block_t(XT, y, W, b, eps, inv, use_div, unflushed, lo, hi, f, acc, Z, CX, m
     while i0 < hi:
         n = min(B, hi - i0)
         if vec4:
-            _zterms4_t(XT, W4, b, i0, n, inv, unflushed, Zg[:8 * N], Ev, mx, sv)
+            _zterms4_t(XT, W4, b, i0, n, _LOG2E / eps, unflushed, Zg[:8 * N], Ev, mx, sv)
             na = N
         elif fused:
             _max_t(XT, W, b, i0, n, mx)
             na = _active1_t(XT, W, b, i0, n, mx, inv, skip, act) if skip > 0.0 else N
-            _terms_fused_t(XT, W, b, i0, n, mx, inv, unflushed, Z, sv, act, na)
+            _terms_fused_t(XT, W, b, i0, n, mx, _LOG2E / eps, unflushed, Z, sv, act, na)
         else:
             _zmax_t(XT, W, b, i0, n, Z, mx)
             na = _active_t(Z, n, mx, eps, inv, use_div, skip, act) if skip > 0.0 else N
-            _terms_t(Z, n, mx, eps, inv, use_div, unflushed, sv, act, na)
+            _terms_t(Z, n, mx, eps, use_div, unflushed, sv, act, na)
         # short loops over at most three arrays each: LLVM vectorises a loop only
         # while its runtime alias checks stay few
         fr = mx                                 # f overwrites the maxima, then r overwrites f
@@ -1508,7 +1637,7 @@ def _blocks(M, eps):
     """``(inv, use_div, nblocks, size)`` of the sample-lane layout: at most ``_NBLOCK``
     blocks of at least ``_MIN_BLOCK`` samples (long vector loops; ``M`` alone decides)."""
     inv = 1.0 / eps if eps > 0.0 else _INF
-    use_div = not (inv < _INF)
+    use_div = not (eps > 0.0 and _LOG2E / eps < _INF)   # the scale of _exps overflows
     nblocks = max(1, min(_NBLOCK, M // _MIN_BLOCK))
     size = ((M + nblocks - 1) // nblocks + 7) // 8 * 8   # blocks start on whole vectors
     nblocks = (M + size - 1) // size
@@ -1586,7 +1715,7 @@ def _loss_grad_par(X, XT, R, y, W, b, eps, f, gW, gb, local):
     acc = np.zeros((nblocks, d + 1, WT.shape[1]), np.float64)
     part = np.zeros(nblocks, np.float64)
     for blk in prange(nblocks):
-        part[blk] = _block(X, y, WT, bp, eps, inv, use_div, unflushed, blk * size,
+        part[blk] = _block(X, y, WT, bp, eps, use_div, unflushed, blk * size,
                            min(M, blk * size + size), f, acc[blk])
     return _finish(acc, part, M, gW, gb)
 
@@ -1608,7 +1737,7 @@ def _loss_grad_ser(X, XT, R, y, W, b, eps, f, gW, gb, local):
     acc = np.zeros((nblocks, d + 1, WT.shape[1]), np.float64)
     part = np.zeros(nblocks, np.float64)
     for blk in range(nblocks):
-        part[blk] = _block(X, y, WT, bp, eps, inv, use_div, unflushed, blk * size,
+        part[blk] = _block(X, y, WT, bp, eps, use_div, unflushed, blk * size,
                            min(M, blk * size + size), f, acc[blk])
     return _finish(acc, part, M, gW, gb)
 

@@ -16,6 +16,7 @@ import json
 import math
 import subprocess
 import sys
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -197,21 +198,74 @@ def test_fused_terms_recompute_the_maxima_bits(d):
     assert np.array_equal(Z.max(axis=0), mx)
 
 
-def test_eight_lane_exp_is_bitwise_the_scalar_one():
-    """The explicit-vector exp (flushed and select-free) against the scalar copies."""
-    rng = np.random.default_rng(12)
-    x = np.concatenate([-rng.exponential(5.0, 8000), -rng.uniform(0, 800, 8000),
-                        [0.0, -0.0, -708.0, -708.4, -745.2, -np.inf, -1e-300, -700.0]])
+_SCALES = [math.log2(math.e) * v for v in (1.0, 1 / 0.07, 1 / 0.5, 4.0, 1e3, 1 / 3e-3, 7.7e5)]
+
+
+def _scaled_args(rng, sc, n=4000):
+    """Arguments x <= 0 of 2^(x sc): spread over the whole range (and past the flush),
+    near 0, at the rounding points (x sc = k + 1/2) and at the flush boundary."""
+    k = -rng.integers(0, 1030, n // 4).astype(float)
+    x = np.concatenate([-rng.uniform(0, 1030 / sc, n), -rng.exponential(4 / sc, n),
+                        (k + 0.5) / sc, (k - 0.5) / sc, np.nextafter((k + 0.5) / sc, 0),
+                        np.array([-1021.5, -1021.0, -1020.5, -1022.0, -1030.0]) / sc,
+                        [0.0, -0.0, -1e-300, -5e-324, -np.inf]])
+    x = x[x <= 0.0]
+    return x[:len(x) // 8 * 8]
+
+
+@pytest.mark.parametrize("sc", _SCALES)
+def test_eight_lane_exp_is_bitwise_the_scalar_one(sc):
+    """The explicit-vector terms' exp (flushed and select-free) against the scalar one,
+    bit for bit, for every argument (the select-free one on its range)."""
+    x = _scaled_args(np.random.default_rng(12), sc)
     want, got = np.empty_like(x), np.empty_like(x)
-    kfit._exp_term_array(x, want)
-    kfit._vexp_array(x, got, False)
+    kfit._exps_array(x, sc, want, False)
+    kfit._vexps_array(x, sc, got, False)
     assert np.array_equal(got, want)
-    y = x[(x >= -708.0)]
+    y = x[np.round(x * sc) >= -1021.0]
     y = y[:len(y) // 8 * 8]
     want, got = np.empty_like(y), np.empty_like(y)
-    kfit._exp_unflushed_array(y, want)
-    kfit._vexp_array(y, got, True)
+    kfit._exps_array(y, sc, want, True)
+    kfit._vexps_array(y, sc, got, True)
     assert np.array_equal(got, want)
+    flushed = np.empty_like(y)
+    kfit._exps_array(y, sc, flushed, False)
+    assert np.array_equal(flushed, want)          # the flush only drops what it must
+
+
+@pytest.mark.parametrize("sc", _SCALES)
+def test_terms_exp_within_one_ulp_and_flushes_exactly_below_its_bound(sc):
+    """2^(x sc) of the two doubles (exact product, mpmath at 120 bits): below 1 ulp
+    wherever x sc >= -1021.5, exactly 1 at x = 0, exactly 0 from round(x sc) < -1021
+    on, and every result a normal number or 0 (no subnormal ever reaches a sum)."""
+    x = _scaled_args(np.random.default_rng(13), sc, 2000)
+    got = np.empty_like(x)
+    kfit._exps_array(x, sc, got, False)
+    # the kernel's k: round(x sc) of the exact product, ties to even (one FMA)
+    k = np.array([-np.inf if v == -np.inf else float(round(Fraction(v) * Fraction(sc)))
+                  for v in x])
+    kept = k >= -1021.0
+    assert np.all(got[~kept] == 0.0)
+    assert np.all(got[kept] >= 2.0 ** -1022) and np.all(got[kept] <= 1.0)
+    assert np.all(got[x == 0.0] == 1.0)
+    worst = 0.0
+    with mpmath.workprec(120):
+        for xi, gi in zip(x[kept], got[kept]):
+            exact = mpmath.power(2, mpmath.mpf(xi) * mpmath.mpf(sc))
+            ulp = mpmath.mpf(2) ** (mpmath.floor(mpmath.log(exact, 2)) - 52)
+            worst = max(worst, float(abs(mpmath.mpf(gi) - exact) / ulp))
+    assert worst < 1.0, worst
+
+
+def test_terms_exp_coefficients_are_the_rounded_chebyshev_fit():
+    """_P1.._P11: the degree-10 Chebyshev fit of (2^f - 1)/f on [-1/2, 1/2] at 200 bits,
+    each rounded to the nearest double (so a mistyped digit fails here)."""
+    with mpmath.workprec(200):
+        def g(f):
+            return (mpmath.power(2, f) - 1) / f if f != 0 else mpmath.log(2)
+        poly = mpmath.chebyfit(g, [-0.5, 0.5], 11)
+    want = [float(c) for c in reversed(poly)]
+    assert [getattr(kfit, f"_P{k}") for k in range(1, 12)] == want
 
 
 _EXP_SCALE_PROBE = """
@@ -219,12 +273,13 @@ import json, numpy as np
 from numba.core.registry import cpu_target
 from tropical.kernels import fit as kfit
 rng = np.random.default_rng(5)
-x = np.concatenate([-rng.uniform(0, 708, 4000), -rng.exponential(3, 4000), [0.0, -708.0]])
+sc = 1.4426950408889634 / 0.07
+x = np.concatenate([-rng.uniform(0, 1021 / sc, 4000), -rng.exponential(3, 4000), [0.0]])
 x = x[:len(x) // 8 * 8]
 want, got = np.empty_like(x), np.empty_like(x)
-kfit._exp_unflushed_array(x, want)
-kfit._vexp_array(x, got, True)
-asm = kfit._vexp_array.inspect_asm(kfit._vexp_array.signatures[0])
+kfit._exps_array(x, sc, want, True)
+kfit._vexps_array(x, sc, got, True)
+asm = kfit._vexps_array.inspect_asm(kfit._vexps_array.signatures[0])
 print(json.dumps({"same": bool(np.array_equal(got, want)), "scalef": "vscalefpd" in asm,
                   "avx512": "+avx512f" in cpu_target.target_context.codegen()._tm_features}))
 """
@@ -274,11 +329,12 @@ def test_eight_lane_terms_match_the_scalar_passes_bit_for_bit(d, n):
                                 inv) == unflushed
         Zs, ms, ss = np.empty((N, n)), np.empty(n), np.empty(n)
         kfit._zmax_t(XT, W, b, 0, n, Zs, ms)
-        kfit._terms_t(Zs, n, ms, eps, inv, False, unflushed, ss, np.arange(N), N)
+        kfit._terms_t(Zs, n, ms, eps, False, unflushed, ss, np.arange(N), N)
         Ev, mv, sv = np.empty(N * n8), np.empty(n8), np.empty(n8)
         W4 = np.zeros((N, 4))
         W4[:, :d] = W
-        kfit._zterms4_t(XT, W4, b, 0, n, inv, unflushed, np.empty(8 * N), Ev, mv, sv)
+        kfit._zterms4_t(XT, W4, b, 0, n, kfit._LOG2E / eps, unflushed, np.empty(8 * N), Ev,
+                        mv, sv)
         Zv = Ev.reshape(n8 // 8, N, 8).transpose(1, 0, 2).reshape(N, n8)  # vector-major
         assert np.array_equal(mv[:n], ms)
         assert np.array_equal(sv[:n], ss)
