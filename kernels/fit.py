@@ -57,7 +57,8 @@ of the thread count; the threshold was measured, see
   vector-major (eight lanes of term 0, of term 1, ...: one sequential stream
   of stores instead of ``N`` strided ones); the same bits as the scalar code (the
   same FMA chains and exp; ``_vfma`` is ``llvm.fmuladd``, fused exactly where
-  the scalar code is contracted). These vectors are eight lanes whatever
+  the scalar code is contracted, and ``_vfma_exact`` / ``_vfms_exact`` are the
+  ``llvm.fma`` of the scalar ``_fma``). These vectors are eight lanes whatever
   ``TROPICAL_WIDE_VECTORS`` says (LLVM splits them where registers are
   narrower). Where ``log2(e)/eps`` overflows (``eps`` below about ``8e-309``),
   the scalar path with a true division runs. Otherwise per term one vector
@@ -90,16 +91,20 @@ of the thread count; the threshold was measured, see
 The terms are ``exp((z_j - m)/eps) = 2^((z_j - m) sc)`` with ``sc =
 log2(e)/eps`` (``_exps_term``): ``k = round(x sc)`` and ``f = x sc - k`` each
 by one true FMA (``llvm.fma``) on ``x = z_j - m``, a degree-11 polynomial of
-``2^f`` on ``[-1/2, 1/2]`` and ``2^k`` put into the exponent. It is below 1 ulp
-of ``2^(x sc)`` of the two doubles (0.963 ulp the worst of 240,000 random
-arguments against mpmath; ``sc`` is ``log2(e)/eps`` correctly rounded, 0.55 u
-relative, so about ``0.55 |x|/eps`` ulps more against the exact term, where
-``exp((z - m)*(1/eps))`` with :mod:`tropical.kernels.lse`'s exp lost about
-``|x|/eps`` ulps to two roundings before its own 0.943), exactly 1 at ``x = 0`` and flushes
+``2^f`` on ``[-1/2, 1/2]`` and ``2^k`` put into the exponent. On an FMA target
+it is within 1.02 ulp of ``2^(x sc)`` of the two doubles (0.963 ulp the worst
+of 240,000 random arguments against mpmath, 1.016 the worst an adversarial
+search found among 4.7e8 arguments with ``f`` near ``-1/2``, where ``2^f < 1``
+has the finer ulp; 1.28 without FMA hardware, where the polynomial's
+multiply-adds are not fused). ``sc = fl(_LOG2E/eps)`` is within 1.13 u of
+``log2(e)/eps`` (``u = 2^-53``), which moves a term by at most
+``1.13 |x|/eps`` ulps against the exact ``exp((z_j - m)/eps)``; the two
+roundings of ``(z - m)*(1/eps)`` before :mod:`tropical.kernels.lse`'s exp
+(0.943 ulp) cost up to ``2 |x|/eps``. The term is exactly 1 at ``x = 0``, and
 results below ``2^-1021.5`` (about ``exp(-708.05)``) to 0, which cannot change a
 sum ``s >= 1``; no ``ln 2`` reduction constants and no separate product by
 ``1/eps``: 17 vector operations per term with the subtraction, the scaling and
-the sum, against 19, which is 6-10 % of the whole kernel. Where ``_flush_free``
+the sum, against 19, which is 6-11 % of the whole kernel. Where ``_flush_free``
 proves from ``W``, ``b`` and the box of the samples that no exponent ``(z_j -
 m)/eps`` can fall below ``-700`` (once per evaluation, ``O(N d)``), the terms
 use ``_exps_unflushed``, the same operations without the compare and select of
@@ -251,13 +256,10 @@ _Q9 = 2.510038549551032e-08
 
 @njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
 def _exp_unflushed(x):
-    """exp(x) for x in ``[-708, 0]`` only: :func:`_exp_term` without its two selects.
-
-    From about ``-708.4`` down the exponent field wraps (``-720`` gives
-    ``-6.6e303``), so the kernels call it directly only where
-    :func:`_flush_free` has proven every argument ``>= -700``;
-    :func:`_exp_term` wraps it with the flush.
-    """
+    """exp(x) for x in ``[-708, 0]`` only: the exp of kernels/lse.py without its
+    flush (from about ``-708.4`` down the exponent field wraps: ``-720`` gives
+    ``-6.6e303``); :func:`_exp_term` wraps it with the flush, for the terms of
+    the division path (``log2(e)/eps`` overflows)."""
     t = x * _LOG2E + _ROUND
     kf = t - _ROUND
     r = (x - kf * _LN2_HI) - kf * _LN2_LO
@@ -289,13 +291,6 @@ def _exp_term_array(x, out):
         out[i] = _exp_term(x[i])
 
 
-@njit(cache=True, nogil=True, fastmath=_CONTRACT, error_model="numpy")
-def _exp_unflushed_array(x, out):
-    """out[i] = _exp_unflushed(x[i]) (tests: bitwise _exp_term on [-708, 0])."""
-    for i in range(x.shape[0]):
-        out[i] = _exp_unflushed(x[i])
-
-
 _FLUSH_FREE_BELOW = 700.0  # no exponent (z_j - m)/eps can fall below -this: no flush
 
 
@@ -321,11 +316,20 @@ def _fma(typingctx, a, b, c):
 
 def _fma_exact(a, b, c):
     """Plain-Python ``a*b + c`` rounded once (exact rational arithmetic; the
-    stand-in of :func:`_fma` without the JIT)."""
+    stand-in of :func:`_fma` without the JIT), with IEEE's infinities and signed
+    zeros."""
     a, b, c = float(a), float(b), float(c)
-    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+    if not (math.isfinite(a) and math.isfinite(b)):
         return np.float64(a * b + c)
-    return np.float64(float(Fraction(a) * Fraction(b) + Fraction(c)))
+    if not math.isfinite(c):
+        return np.float64(c)                # the exact product is finite
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:
+        return np.float64(a * b + c)        # exact: the float sum has IEEE's sign of 0
+    try:
+        return np.float64(float(exact))
+    except OverflowError:
+        return np.float64(math.inf if exact > 0 else -math.inf)
 
 
 if numba.config.DISABLE_JIT:
@@ -352,15 +356,16 @@ _SCALED_ZERO_BELOW = -1021.0  # round(x sc) below this: 2^(x sc) < 2^-1021.5, fl
 @njit(cache=True, nogil=True, inline="always", fastmath=_CONTRACT, error_model="numpy")
 def _exps_unflushed(x, sc):
     """``2^(x sc)`` for ``x sc`` in ``[-1021, 0]`` (the terms ``exp((z_j - m)/eps)``
-    with ``x = z_j - m`` and ``sc = log2(e)/eps``): below 1 ulp of the exact
-    ``2^(x sc)`` of the two doubles, exactly 1 at ``x = 0``.
+    with ``x = z_j - m`` and ``sc = log2(e)/eps``): within 1.02 ulp of the exact
+    ``2^(x sc)`` of the two doubles on an FMA target (see the module docstring),
+    exactly 1 at ``x = 0``.
 
     ``k = round(x sc)`` by the rounding trick on one FMA, ``f = x sc - k`` by a
     second (exact but for one rounding of a number below 1/2: no ``ln 2``
     reduction constants, no separate ``x/eps``), the degree-11 polynomial of
     ``2^f`` and ``2^k`` added to the exponent bits: 17 vector operations per
     term with the subtraction and the sum, against 19 for ``exp((z - m)*inv)``
-    (whose rounded product also costs ``|x|/eps`` ulps before the exp).
+    (whose two roundings also cost up to ``2 |x|/eps`` ulps before the exp).
     Outside the range the exponent field wraps (no flush: the kernels call it
     where :func:`_flush_free` proved every ``(z_j - m)/eps >= -700``).
     """
@@ -532,7 +537,6 @@ def _select_ge(builder, x, c, a, b):
 
 _vadd = _vector_op("_vadd", 2, lambda b, x, y: b.fadd(x, y), "Lane-wise a + b.")
 _vsub = _vector_op("_vsub", 2, lambda b, x, y: b.fsub(x, y), "Lane-wise a - b.")
-_vmul = _vector_op("_vmul", 2, lambda b, x, y: b.fmul(x, y), "Lane-wise a * b.")
 _vfma = _vector_op("_vfma", 3,
                    lambda b, x, y, z: _call(b, "llvm.fmuladd.v8f64", 3, x, y, z),
                    "Lane-wise a * b + c, fused where the target has FMA (``llvm.fmuladd``:"
@@ -621,9 +625,6 @@ if numba.config.DISABLE_JIT:  # plain-Python stand-ins: numpy arrays of eight la
 
     def _vsub(a, b):  # noqa: F811
         return a - b
-
-    def _vmul(a, b):  # noqa: F811
-        return a * b
 
     def _vfma(a, b, c):  # noqa: F811
         return a * b + c          # unfused, like the scalar code run as plain Python
@@ -1558,7 +1559,7 @@ def _block_t(XT, y, W, b, eps, inv, use_div, unflushed, lo, hi, f, acc, Z, CX, m
         act[j] = j
     # negligible terms are skipped where ``local`` says the samples are sorted (d = 1)
     skip = _SKIP_T + math.log(N) if local and XT.shape[0] == 1 else 0.0
-    # eps > 0, finite 1/eps, d <= 2: z computed twice, never stored (for d = 4 the
+    # eps > 0, finite log2(e)/eps, d <= 2: z computed twice, never stored (for d = 4 the
     # four extra FMAs per term in the exp loop cost more than the buffer's round trip;
     # there the explicit vectors of _zterms4_t keep z in L1 instead)
     fused = eps > 0.0 and not use_div and XT.shape[0] <= 2
