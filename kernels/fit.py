@@ -101,10 +101,10 @@ multiply-adds are not fused). ``sc = fl(_LOG2E/eps)`` is within 1.13 u of
 ``1.13 |x|/eps`` ulps against the exact ``exp((z_j - m)/eps)``; the two
 roundings of ``(z - m)*(1/eps)`` before :mod:`tropical.kernels.lse`'s exp
 (0.943 ulp) cost up to ``2 |x|/eps``. The term is exactly 1 at ``x = 0``, and
-results below ``2^-1021.5`` (about ``exp(-708.05)``) to 0, which cannot change a
-sum ``s >= 1``; no ``ln 2`` reduction constants and no separate product by
-``1/eps``: 17 vector operations per term with the subtraction, the scaling and
-the sum, against 19, which is 6-11 % of the whole kernel. Where ``_flush_free``
+results below ``2^-1021.5`` (about ``exp(-708.05)``) are flushed to 0, which
+cannot change a sum ``s >= 1``. With no ``ln 2`` reduction constants and no
+separate product by ``1/eps`` a term takes 17 vector operations with the
+subtraction, the scaling and the sum, against 19: 6-11 % of the whole kernel. Where ``_flush_free``
 proves from ``W``, ``b`` and the box of the samples that no exponent ``(z_j -
 m)/eps`` can fall below ``-700`` (once per evaluation, ``O(N d)``), the terms
 use ``_exps_unflushed``, the same operations without the compare and select of
